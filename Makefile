@@ -1,0 +1,21 @@
+# api_monitor: `make demo` runs the whole flow, `make test` runs every test.
+PYTHON ?= python3
+export ODOO_PATH ?= /opt/odoo
+
+.PHONY: demo test test-core test-odoo bench lint
+
+demo:
+	$(PYTHON) -m tools.demo
+
+test: test-core test-odoo
+
+test-core:
+	$(PYTHON) -m pytest -q tests/core
+
+test-odoo:
+	$(PYTHON) -m tools.odoo_tests
+
+bench:
+	$(PYTHON) -m bench.hot_path
+	$(PYTHON) -m bench.metrics_render
+	$(PYTHON) -m bench.wrk_overhead

@@ -1,0 +1,14 @@
+from . import controllers, instrumentation, models
+
+# Wrapping Odoo's WSGI entry at import covers every process that loads a registry with the addon; listing
+# the addon in server_wide_modules (post_load) also covers the very first request of each worker.
+instrumentation.install()
+
+
+def post_load():
+    instrumentation.install()
+
+
+def uninstall_hook(env):
+    for table in instrumentation.store.RAW_TABLES:
+        env.cr.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names

@@ -1,0 +1,23 @@
+{
+    "name": "API Monitoring",
+    "summary": "Count every API request by endpoint and outcome, expose /metrics, and page on high error rates",
+    "version": "18.0.1.0.0",
+    "category": "Productivity/Monitoring",
+    "author": "api_monitor developers",
+    "license": "LGPL-3",
+    "depends": ["base", "web", "mail"],
+    "external_dependencies": {"python": ["prometheus_client", "requests"]},
+    "data": [
+        "security/api_monitor_groups.xml",
+        "security/ir.model.access.csv",
+        "data/ir_cron.xml",
+        "views/api_monitor_endpoint_views.xml",
+        "views/api_monitor_failure_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/api_monitor_menus.xml",
+    ],
+    "post_load": "post_load",
+    "uninstall_hook": "uninstall_hook",
+    "installable": True,
+    "application": True,
+}

@@ -1,0 +1,105 @@
+"""Endpoint names: one bounded label per route, never a raw URL.
+
+Notation (used by the addon's metrics, its rules and the gateway's mtail program alike):
+
+* an HTTP route is named by its route template, e.g. ``/web/image/<string:model>/<int:id>``;
+* an RPC entry point is named by its route followed by ``/<model>/<method>`` for model calls, e.g.
+  ``/web/dataset/call_kw/res.partner/read``, ``/jsonrpc/object/res.partner/read`` and
+  ``/xmlrpc/2/object/res.partner/read``, or by ``/<service>/<method>`` for the other RPC services, e.g.
+  ``/xmlrpc/2/common/authenticate``. The web client already puts ``<model>/<method>`` in the call_kw URL, so
+  a gateway that only sees URLs derives the same name;
+* a model or method that does not exist is named ``<unknown>``, so callers cannot mint new series;
+* a path that matches no route is ``unmatched``; a newcomer beyond the cap on distinct names is ``other``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+UNMATCHED = "unmatched"
+OTHER = "other"
+UNKNOWN = "<unknown>"
+DEFAULT_CAP = 2000
+
+#: Route templates whose endpoint name carries the model and method from the JSON-RPC params.
+CALL_KW_ROUTES = {
+    "/web/dataset/call_kw": "/web/dataset/call_kw",
+    "/web/dataset/call_kw/<path:path>": "/web/dataset/call_kw",
+    "/web/dataset/call_button": "/web/dataset/call_button",
+    "/web/dataset/call_button/<path:path>": "/web/dataset/call_button",
+}
+
+#: Odoo's websocket, longpolling and asset bundles: high volume and not API traffic.
+DEFAULT_EXCLUSIONS = ("/web/assets/", "/websocket", "/longpolling/", "/bus/")
+
+_MODEL = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+_METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_RPC_SERVICES = ("common", "db", "object")
+
+#: ``is_known(model, method)`` answers whether the model exists and has that method; ``model`` is None
+#: for the ``common`` and ``db`` services, where ``method`` is the service's function.
+Known = Callable[[str | None, str], bool]
+
+
+def _model_method(model: object, method: object, is_known: Known) -> tuple[str, str]:
+    if not isinstance(model, str) or not _MODEL.fullmatch(model):
+        return UNKNOWN, UNKNOWN
+    if not isinstance(method, str) or not _METHOD.fullmatch(method):
+        return model if is_known(model, "") else UNKNOWN, UNKNOWN
+    if is_known(model, method):
+        return model, method
+    return (model, UNKNOWN) if is_known(model, "") else (UNKNOWN, UNKNOWN)
+
+
+def call_kw_endpoint(route: str, model: object, method: object, is_known: Known) -> str:
+    """``/web/dataset/call_kw/<model>/<method>`` from the route template and the JSON-RPC params."""
+    model_name, method_name = _model_method(model, method, is_known)
+    return f"{CALL_KW_ROUTES[route]}/{model_name}/{method_name}"
+
+
+def rpc_endpoint(entry: str, service: object, method: object, params: object, is_known: Known) -> str:
+    """Name an ``/jsonrpc`` or ``/xmlrpc[/2]`` call from its service, method and positional params.
+
+    ``entry`` is the route without the service (``/jsonrpc``, ``/xmlrpc/2`` or ``/xmlrpc``). Model calls
+    (``execute``, ``execute_kw``) carry ``(db, uid, password, model, method, ...)``.
+    """
+    if service not in _RPC_SERVICES:
+        return f"{entry}/{UNKNOWN}"
+    if service == "object":
+        args = params if isinstance(params, (list, tuple)) else ()
+        if method in ("execute", "execute_kw") and len(args) >= 5:
+            model_name, method_name = _model_method(args[3], args[4], is_known)
+            return f"{entry}/object/{model_name}/{method_name}"
+        return f"{entry}/object/{UNKNOWN}"
+    known = isinstance(method, str) and _METHOD.fullmatch(method) and is_known(None, f"{service}.{method}")
+    return f"{entry}/{service}/{method if known else UNKNOWN}"
+
+
+def is_excluded(endpoint: str, prefixes: Iterable[str]) -> bool:
+    """True when the endpoint (a route template) starts with one of the excluded prefixes."""
+    return any(endpoint.startswith(prefix) for prefix in prefixes)
+
+
+class EndpointCap:
+    """Admit at most ``limit`` distinct endpoint names; later newcomers are folded into ``other``.
+
+    ``unmatched`` and ``other`` are always admitted and do not count toward the limit.
+    """
+
+    def __init__(self, limit: int = DEFAULT_CAP, known: Iterable[str] = ()) -> None:
+        self.limit = limit
+        self.known: set[str] = set()
+        self.folds = 0
+        for name in known:
+            self.admit(name)
+
+    def admit(self, name: str) -> str:
+        """Return ``name`` if it is, or may become, a known endpoint, else ``other`` (counting a fold)."""
+        if name in self.known or name in (UNMATCHED, OTHER):
+            return name
+        if len(self.known) < self.limit:
+            self.known.add(name)
+            return name
+        self.folds += 1
+        return OTHER

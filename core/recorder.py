@@ -1,0 +1,325 @@
+"""Per-process recorder: counts requests in memory and hands them over in batches.
+
+Odoo serves from several worker processes, and often several hosts, that share nothing but the database.
+Each process keeps its own :class:`Recorder`; the request's hot path only updates dictionaries under a
+lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the Odoo layer
+upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could not be
+written is merged back, so a database outage delays counts instead of losing them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .endpoints import DEFAULT_CAP, EndpointCap
+from .outcome import CLIENT_ERROR, SERVER_ERROR
+
+#: Upper bounds (seconds) of the request duration histogram; ``+Inf`` is implied after the last one.
+LATENCY_BOUNDS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Width of a time bucket in seconds: rule windows are whole multiples of it.
+BUCKET_SECONDS = 60
+#: Server-error samples kept per endpoint in one batch (the newest ones).
+FAILURES_PER_BATCH = 5
+#: Longest exception message kept on a failure sample.
+MESSAGE_LIMIT = 500
+
+CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
+
+
+@dataclass(slots=True)
+class Failure:
+    """One server error as kept for the on-call engineer: never a body, query string or cookie."""
+
+    at: float
+    endpoint: str
+    method: str
+    code: int
+    request_id: str
+    exception: str
+    message: str
+
+
+@dataclass(slots=True)
+class TimeBucket:
+    """Requests of one endpoint within one ``BUCKET_SECONDS`` wide slice of time."""
+
+    requests: int = 0
+    server_errors: int = 0
+    client_errors: int = 0
+    duration_sum: float = 0.0
+
+    def merge(self, other: TimeBucket) -> None:
+        self.requests += other.requests
+        self.server_errors += other.server_errors
+        self.client_errors += other.client_errors
+        self.duration_sum += other.duration_sum
+
+
+@dataclass(slots=True)
+class Latency:
+    """Non-cumulative counts per ``LATENCY_BOUNDS`` slot (the last slot is ``+Inf``) and their sum."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BOUNDS) + 1))
+    total: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
+        self.total += seconds
+
+    def merge(self, other: Latency) -> None:
+        self.counts = [a + b for a, b in zip(self.counts, other.counts)]
+        self.total += other.total
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one process counted for one database since its last successful flush."""
+
+    counters: dict[CounterKey, int] = field(default_factory=dict)
+    latency: dict[str, Latency] = field(default_factory=dict)
+    buckets: dict[tuple[int, str], TimeBucket] = field(default_factory=dict)
+    failures: dict[str, deque[Failure]] = field(default_factory=dict)
+    folds: int = 0
+    flush_errors: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(self.counters.values())
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for (_, _, _, outcome), n in self.counters.items() if outcome == SERVER_ERROR)
+
+    @property
+    def endpoints(self) -> set[str]:
+        return {endpoint for endpoint, _, _, _ in self.counters}
+
+    def renamed(self, names: dict[str, str]) -> Batch:
+        """A copy with endpoints renamed (to fold them into ``other``), counting the folded requests."""
+        if not names:
+            return self
+        out = Batch(folds=self.folds, flush_errors=self.flush_errors)
+        for (endpoint, method, code, outcome), n in self.counters.items():
+            if endpoint in names:
+                out.folds += n
+            key = (names.get(endpoint, endpoint), method, code, outcome)
+            out.counters[key] = out.counters.get(key, 0) + n
+        for endpoint, latency in self.latency.items():
+            out.latency.setdefault(names.get(endpoint, endpoint), Latency()).merge(latency)
+        for (start, endpoint), bucket in self.buckets.items():
+            out.buckets.setdefault((start, names.get(endpoint, endpoint)), TimeBucket()).merge(bucket)
+        for endpoint, samples in self.failures.items():
+            name = names.get(endpoint, endpoint)
+            target = out.failures.setdefault(name, deque(maxlen=FAILURES_PER_BATCH))
+            for sample in samples:
+                target.append(
+                    Failure(sample.at, name, sample.method, sample.code, sample.request_id,
+                            sample.exception, sample.message)
+                )
+        return out
+
+    def merge(self, other: Batch) -> None:
+        """Add ``other`` (an older batch that failed to flush) into this one."""
+        for key, n in other.counters.items():
+            self.counters[key] = self.counters.get(key, 0) + n
+        for endpoint, latency in other.latency.items():
+            self.latency.setdefault(endpoint, Latency()).merge(latency)
+        for key, bucket in other.buckets.items():
+            self.buckets.setdefault(key, TimeBucket()).merge(bucket)
+        for endpoint, samples in other.failures.items():
+            mine = self.failures.setdefault(endpoint, deque(maxlen=FAILURES_PER_BATCH))
+            newest = list(mine)
+            mine.clear()
+            mine.extend(sorted([*samples, *newest], key=lambda f: f.at))
+        self.folds += other.folds
+        self.flush_errors += other.flush_errors
+
+
+class Recorder:
+    """Counts requests of one process, per database, with no I/O.
+
+    >>> rec = Recorder()
+    >>> rec.record("prod", "/web/dataset/call_kw/res.partner/read", "POST", 200, "server_error", 0.02,
+    ...            now=1700000000.0, request_id="abc", exception="builtins.KeyError", message="'x'")
+    >>> batches = rec.take()
+    >>> batches["prod"].server_errors
+    1
+    """
+
+    def __init__(self, cap: int = DEFAULT_CAP) -> None:
+        self._lock = threading.Lock()
+        self._batches: dict[str, Batch] = {}
+        self._caps: dict[str, EndpointCap] = {}
+        self.cap = cap
+        self.server_errors_pending = False
+        #: Called (outside the lock) on each server error, to wake whatever flushes.
+        self.on_server_error: Callable[[], None] | None = None
+
+    def record(
+        self,
+        db: str,
+        endpoint: str,
+        method: str,
+        code: int,
+        outcome: str,
+        duration: float,
+        now: float,
+        request_id: str = "",
+        exception: str = "",
+        message: str = "",
+    ) -> None:
+        """Count one served request. This is the request's hot path: memory only, no I/O."""
+        with self._lock:
+            batch = self._batches.get(db)
+            if batch is None:
+                batch = self._batches[db] = Batch()
+            cap = self._caps.get(db)
+            if cap is None:
+                cap = self._caps[db] = EndpointCap(self.cap)
+            folds = cap.folds
+            endpoint = cap.admit(endpoint)
+            batch.folds += cap.folds - folds
+            key = (endpoint, method, code, outcome)
+            batch.counters[key] = batch.counters.get(key, 0) + 1
+            latency = batch.latency.get(endpoint)
+            if latency is None:
+                latency = batch.latency[endpoint] = Latency()
+            latency.observe(duration)
+            slot = (int(now // BUCKET_SECONDS) * BUCKET_SECONDS, endpoint)
+            bucket = batch.buckets.get(slot)
+            if bucket is None:
+                bucket = batch.buckets[slot] = TimeBucket()
+            bucket.requests += 1
+            bucket.duration_sum += duration
+            if outcome == CLIENT_ERROR:
+                bucket.client_errors += 1
+            elif outcome == SERVER_ERROR:
+                bucket.server_errors += 1
+                samples = batch.failures.get(endpoint)
+                if samples is None:
+                    samples = batch.failures[endpoint] = deque(maxlen=FAILURES_PER_BATCH)
+                samples.append(
+                    Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT])
+                )
+                self.server_errors_pending = True
+        if outcome == SERVER_ERROR and self.on_server_error is not None:
+            self.on_server_error()
+
+    def take(self) -> dict[str, Batch]:
+        """Hand over every database's batch and start afresh."""
+        with self._lock:
+            batches, self._batches = self._batches, {}
+            self.server_errors_pending = False
+        return batches
+
+    def restore(self, db: str, batch: Batch) -> None:
+        """Put back a batch that could not be written, merging it with what came since.
+
+        It is retried on the regular interval, not the error interval, so that a database outage is not
+        hammered once a second.
+        """
+        with self._lock:
+            current = self._batches.get(db)
+            if current is None:
+                self._batches[db] = batch
+            else:
+                batch.merge(current)
+                self._batches[db] = batch
+
+    def set_cap(self, cap: int) -> None:
+        """Change the cap on distinct endpoints; names already admitted stay."""
+        with self._lock:
+            self.cap = cap
+            for endpoint_cap in self._caps.values():
+                endpoint_cap.limit = cap
+
+    @property
+    def pending(self) -> bool:
+        with self._lock:
+            return any(batch.counters or batch.flush_errors for batch in self._batches.values())
+
+    def reset(self) -> None:
+        """Forget everything: used in a freshly forked worker, whose parent's counts are not its own."""
+        self._lock = threading.Lock()
+        self._batches = {}
+        self._caps = {}
+        self.server_errors_pending = False
+
+
+@dataclass(frozen=True, slots=True)
+class FlushPolicy:
+    """When to flush: every ``interval`` seconds, or ``error_interval`` after the previous flush when a
+    server error is waiting, so that an outage reaches the evaluator within about a second without letting
+    a burst of errors turn into a flush per request.
+    """
+
+    interval: float = 5.0
+    error_interval: float = 1.0
+
+    def delay(self, now: float, last_flush: float, pending: bool, server_errors: bool) -> float | None:
+        """Seconds until the next flush is due (0 when due now), or None when nothing waits."""
+        if not pending:
+            return None
+        wait = self.error_interval if server_errors else self.interval
+        return max(0.0, last_flush + wait - now)
+
+
+Writer = Callable[[str, Batch], None]
+
+
+class Flusher:
+    """Drives a :class:`Recorder` to a writer, one :meth:`step` at a time (a thread loops over it).
+
+    ``writer(db, batch)`` writes one database's batch in one transaction and raises on failure.
+    ``after_write(db, batch)`` runs after a successful write (the Odoo layer wakes the evaluator there).
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        writer: Writer,
+        clock: Callable[[], float],
+        policy: FlushPolicy = FlushPolicy(),
+        after_write: Writer | None = None,
+    ) -> None:
+        self.recorder = recorder
+        self.writer = writer
+        self.clock = clock
+        self.policy = policy
+        self.after_write = after_write
+        self.last_flush = clock()
+        self._flush_lock = threading.Lock()
+
+    def delay(self) -> float | None:
+        """Seconds until the next flush is due, or None when nothing waits."""
+        return self.policy.delay(
+            self.clock(), self.last_flush, self.recorder.pending, self.recorder.server_errors_pending
+        )
+
+    def step(self) -> dict[str, Exception] | None:
+        """Flush if due: None when it was not, else what :meth:`flush` returned."""
+        delay = self.delay()
+        if delay is None or delay > 0:
+            return None
+        return self.flush()
+
+    def flush(self) -> dict[str, Exception]:
+        """Write every pending batch now; returns the databases whose write failed, with the error."""
+        failed: dict[str, Exception] = {}
+        with self._flush_lock:
+            self.last_flush = self.clock()
+            for db, batch in self.recorder.take().items():
+                try:
+                    self.writer(db, batch)
+                except Exception as exc:  # noqa: BLE001 - any failure keeps the counts for the next try
+                    batch.flush_errors += 1
+                    self.recorder.restore(db, batch)
+                    failed[db] = exc
+                    continue
+                if self.after_write is not None:
+                    self.after_write(db, batch)
+        return failed

@@ -1,0 +1,25 @@
+"""Correlation ids: keep a caller's ``X-Request-ID`` when it is safe, otherwise make one."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+HEADER = "X-Request-ID"
+WSGI_KEY = "HTTP_X_REQUEST_ID"
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def is_valid(value: str | None) -> bool:
+    """A request id is 1 to 128 characters of ``[A-Za-z0-9._:-]``: safe in a header, a log line and a URL."""
+    return value is not None and _VALID.fullmatch(value) is not None
+
+
+def new_request_id() -> str:
+    """32 lowercase hex characters, the shape of Nginx's ``$request_id``."""
+    return uuid.uuid4().hex
+
+
+def resolve(incoming: str | None) -> str:
+    """Return the incoming id when valid, else a new one."""
+    return incoming if is_valid(incoming) else new_request_id()

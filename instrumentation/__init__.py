@@ -1,0 +1,14 @@
+"""Odoo-facing glue that is not a model: the WSGI wrapper, the RPC hook, the store and the flusher.
+
+:func:`install` is idempotent; it runs when Odoo imports the addon and, when the addon is listed in
+``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
+"""
+
+from . import context, dispatch, logs, rpc, runtime, store, wsgi
+
+
+def install() -> None:
+    wsgi.install()
+    dispatch.install()
+    rpc.install()
+    logs.install()

@@ -1,0 +1,64 @@
+"""The annotations that travel with one request, from the WSGI entry through ``ir.http`` and back."""
+
+from __future__ import annotations
+
+import threading
+
+from ..core.outcome import qualified_names
+
+_local = threading.local()
+
+
+class RequestContext:
+    """Set by the WSGI wrapper at the start of a request; the ``ir.http`` hooks fill it in.
+
+    ``monitored`` turns True only when the ``ir.http`` of a database with the addon installed served the
+    request, so databases without the addon are never counted.
+    """
+
+    __slots__ = (
+        "request_id",
+        "db",
+        "route",
+        "endpoint",
+        "monitored",
+        "late",
+        "dispatched",
+        "exception_names",
+        "exception_status",
+        "exception_message",
+    )
+
+    def __init__(self, request_id: str, late: bool = False) -> None:
+        self.request_id = request_id
+        self.db: str | None = None
+        #: the matched route template; ``endpoint`` starts as the same and may be refined (RPC calls)
+        self.route: str | None = None
+        self.endpoint: str | None = None
+        self.monitored = False
+        self.late = late
+        #: True once the controller was called; an exception before that happened preparing the request
+        self.dispatched = False
+        self.exception_names: tuple[str, ...] = ()
+        self.exception_status: int | None = None
+        self.exception_message = ""
+
+    def set_exception(self, exc: BaseException) -> None:
+        self.exception_names = qualified_names(type(exc))
+        code = getattr(exc, "code", None)
+        # werkzeug's HTTPException carries its status in ``code``; Odoo's own exceptions have none.
+        self.exception_status = code if isinstance(code, int) and 100 <= code <= 599 else None
+        self.exception_message = str(exc)
+
+    def clear_exception(self) -> None:
+        self.exception_names = ()
+        self.exception_status = None
+        self.exception_message = ""
+
+
+def current() -> RequestContext | None:
+    return getattr(_local, "ctx", None)
+
+
+def set_current(ctx: RequestContext | None) -> None:
+    _local.ctx = ctx

@@ -1,0 +1,60 @@
+"""See every exception Odoo turns into a response, wherever it was raised.
+
+``ir.http._handle_error`` sees exceptions raised inside the request's transaction, but some are raised
+before it: a call_kw on an unknown model (``NotFound`` from the route's ``readonly`` check) or a body that
+is not JSON fail while the route is prepared, and ``Application.__call__`` hands them straight to the
+dispatcher. Every path ends in a dispatcher's ``handle_error``, so that is where exceptions are noted.
+"""
+
+from __future__ import annotations
+
+import odoo.http
+
+from ..core.endpoints import CALL_KW_ROUTES, UNKNOWN, call_kw_endpoint
+from .context import current
+
+_MARK = "_api_monitor_original"
+
+
+def name_call_kw(ctx, request) -> None:
+    """Refine a call_kw/call_button endpoint with the model and method of its JSON-RPC params."""
+    if ctx.route not in CALL_KW_ROUTES or ctx.endpoint != ctx.route:
+        return
+    params = getattr(request, "params", None)
+    if not params:
+        try:
+            params = request.get_json_data().get("params") or {}
+        except Exception:  # noqa: BLE001 - a body that is not JSON-RPC names nothing
+            params = {}
+    if not isinstance(params, dict):
+        params = {}
+    registry = getattr(request, "registry", None)
+
+    def is_known(model, method):
+        if registry is None or model not in registry:
+            return False
+        return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
+
+    ctx.endpoint = call_kw_endpoint(ctx.route, params.get("model"), params.get("method"), is_known)
+
+
+def _wrap(original):
+    def handle_error(self, exc):
+        ctx = current()
+        if ctx is not None and ctx.monitored:
+            ctx.set_exception(exc)
+            name_call_kw(ctx, self.request)
+        return original(self, exc)
+
+    setattr(handle_error, _MARK, original)
+    return handle_error
+
+
+def install() -> None:
+    for cls in set(odoo.http._dispatchers.values()):
+        method = cls.__dict__.get("handle_error")
+        if method is not None and getattr(method, _MARK, None) is None:
+            cls.handle_error = _wrap(method)
+
+
+__all__ = ["UNKNOWN", "install", "name_call_kw"]

@@ -1,0 +1,37 @@
+"""Put the request id on every log line emitted while a request is served.
+
+A log record factory appends `` request_id=<id>`` to the message of records created in a thread that is
+serving a request. The id stays on the thread until its next request starts, so werkzeug's access line,
+written just after the response, carries it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+_ATTR = "api_monitor_request_id"
+_installed = False
+
+
+def set_request_id(request_id: str | None) -> None:
+    setattr(threading.current_thread(), _ATTR, request_id)
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        request_id = getattr(threading.current_thread(), _ATTR, None)
+        if request_id:
+            record.request_id = request_id
+            # request ids never contain '%', so the suffix cannot disturb %-formatting of the args
+            record.msg = f"{record.msg} request_id={request_id}"
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True

@@ -1,0 +1,59 @@
+"""Name ``/jsonrpc`` and ``/xmlrpc`` calls by model and method, and see the exceptions XML-RPC swallows.
+
+Both entry points call ``dispatch_rpc(service, method, params)``; the XML-RPC controller turns any exception
+into a fault answered with HTTP 200 before ``ir.http`` could see it. Wrapping that one function gives the
+endpoint name and the real outcome for both.
+"""
+
+from __future__ import annotations
+
+import odoo.service.common
+import odoo.service.db
+from odoo.addons.base.controllers import rpc as rpc_controller
+from odoo.modules.registry import Registry
+
+from ..core.endpoints import rpc_endpoint
+from .context import current
+
+#: route template -> the entry prefix of the endpoint name
+RPC_ROUTES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/<service>": "/xmlrpc"}
+_SERVICES = {"common": odoo.service.common, "db": odoo.service.db}
+_MARK = "_api_monitor_original"
+
+
+def _known_for(db: object):
+    def is_known(model: str | None, method: str) -> bool:
+        if model is None:
+            service, _, function = method.partition(".")
+            return hasattr(_SERVICES.get(service), f"exp_{function}")
+        registry = Registry.registries.get(db) if isinstance(db, str) else None
+        if registry is None or model not in registry:
+            return False
+        return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
+
+    return is_known
+
+
+def _dispatch_rpc(service_name, method, params):
+    ctx = current()
+    entry = RPC_ROUTES.get(ctx.route) if ctx is not None else None
+    if entry is None:
+        return _original(service_name, method, params)
+    ctx.clear_exception()
+    try:
+        return _original(service_name, method, params)
+    except Exception as exc:
+        ctx.set_exception(exc)
+        raise
+    finally:
+        db = params[0] if isinstance(params, (list, tuple)) and params else None
+        ctx.endpoint = rpc_endpoint(entry, service_name, method, params, _known_for(db))
+
+
+_original = getattr(rpc_controller.dispatch_rpc, _MARK, rpc_controller.dispatch_rpc)
+
+
+def install() -> None:
+    if getattr(rpc_controller.dispatch_rpc, _MARK, None) is None:
+        setattr(_dispatch_rpc, _MARK, _original)
+        rpc_controller.dispatch_rpc = _dispatch_rpc

@@ -1,0 +1,129 @@
+"""The process-wide recorder, its flusher thread, and the settings each database asked for.
+
+One :class:`~..core.recorder.Recorder` per process. A daemon thread, started with the first request a process
+serves (so it exists in every forked worker, never in the master only), flushes on the
+:class:`~..core.recorder.FlushPolicy`; ``atexit`` flushes what is left when a worker exits or is recycled
+after ``limit_request``; a fork starts the child with empty counts, as they belong to the parent.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+from ..core import outcome as outcomes
+from ..core.endpoints import UNMATCHED, is_excluded
+from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
+from ..core.settings import Settings
+from . import store
+from .context import RequestContext
+
+_logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Everything one Odoo process needs to count requests and get the counts into the database."""
+
+    def __init__(self) -> None:
+        self.recorder = Recorder()
+        self.settings: dict[str, Settings] = {}
+        self.flusher = Flusher(self.recorder, self._write, time.time, after_write=self._after_write)
+        #: Called with ``(db, batch)`` after each successful write; the alerting layer hooks in here.
+        self.listeners: list = []
+        self.autostart = True
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self._start_lock = threading.Lock()
+        self.recorder.on_server_error = self._wake.set
+
+    # -- the request's hot path -------------------------------------------------------------------
+    def observe(self, ctx: RequestContext, method: str, status: int, duration: float) -> None:
+        """Count one request served for ``ctx.db``; no I/O happens here."""
+        if self._pid != os.getpid():
+            self._ensure_started()
+        endpoint = ctx.endpoint or UNMATCHED
+        settings = self.settings.get(ctx.db) or Settings()
+        if is_excluded(endpoint, settings.exclusions):
+            return
+        outcome = outcomes.classify(status, ctx.exception_names, ctx.exception_status, ctx.dispatched)
+        self.recorder.record(
+            ctx.db,
+            endpoint,
+            method,
+            status,
+            outcome,
+            duration,
+            now=time.time(),
+            request_id=ctx.request_id,
+            exception=ctx.exception_names[0] if ctx.exception_names else "",
+            message=ctx.exception_message,
+        )
+
+    # -- flushing ---------------------------------------------------------------------------------
+    def flush(self) -> dict[str, Exception]:
+        """Write every pending batch now (tests and process exit call this)."""
+        return self.flusher.flush()
+
+    def _write(self, db: str, batch: Batch) -> None:
+        settings = store.write(db, batch, self.settings.get(db) or Settings())
+        self.settings[db] = settings
+        self.recorder.set_cap(settings.endpoint_cap)
+        self.flusher.policy = FlushPolicy(interval=min(s.flush_interval for s in self.settings.values()))
+
+    def _after_write(self, db: str, batch: Batch) -> None:
+        for listener in self.listeners:
+            try:
+                listener(db, batch)
+            except Exception:
+                _logger.exception("api_monitor: a flush listener failed for database %s", db)
+
+    def _loop(self) -> None:
+        while True:
+            delay = self.flusher.delay()
+            self._wake.wait(timeout=1.0 if delay is None else min(delay, 1.0))
+            self._wake.clear()
+            try:
+                failed = self.flusher.step()
+            except Exception:
+                _logger.exception("api_monitor: flush failed")
+                continue
+            for db, exc in (failed or {}).items():
+                _logger.warning("api_monitor: could not write counts to %s, keeping them: %s", db, exc)
+
+    # -- process lifecycle ------------------------------------------------------------------------
+    def _ensure_started(self) -> None:
+        with self._start_lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            if not self.autostart:
+                return
+            self._thread = threading.Thread(target=self._loop, name="api_monitor flusher", daemon=True)
+            self._thread.start()
+            atexit.register(self._flush_at_exit)
+
+    def _flush_at_exit(self) -> None:
+        if self._pid != os.getpid():
+            return
+        for db, exc in self.flush().items():
+            _logger.warning("api_monitor: counts for %s lost at exit: %s", db, exc)
+
+    def _after_fork(self) -> None:
+        # The parent's counts are the parent's to flush, and its locks may have been held mid-flush.
+        self.recorder.reset()
+        self._wake = threading.Event()
+        self.recorder.on_server_error = self._wake.set
+        self.flusher = Flusher(
+            self.recorder, self._write, time.time, self.flusher.policy, after_write=self._after_write
+        )
+        self._thread = None
+        self._pid = None
+        self._start_lock = threading.Lock()
+
+
+RUNTIME = Runtime()
+os.register_at_fork(after_in_child=RUNTIME._after_fork)

@@ -1,0 +1,42 @@
+import logging
+
+from odoo import api, fields, models
+
+from ..instrumentation import store
+
+_logger = logging.getLogger(__name__)
+
+
+class ApiMonitorBucket(models.Model):
+    """Requests of one endpoint during one minute, summed over every Odoo process.
+
+    Written only by the flush (additive upserts on a cursor of its own); read by the alert rules and charts.
+    """
+
+    _name = "api.monitor.bucket"
+    _description = "API request time bucket"
+    _order = "start desc, endpoint"
+    _log_access = False
+    _rec_name = "endpoint"
+
+    start = fields.Datetime(required=True, readonly=True, index=True)
+    endpoint = fields.Char(required=True, readonly=True, index=True)
+    requests = fields.Integer(readonly=True)
+    server_errors = fields.Integer(readonly=True)
+    client_errors = fields.Integer(readonly=True)
+    duration_sum = fields.Float(readonly=True, help="Seconds spent serving these requests, summed.")
+
+    _sql_constraints = [
+        ("start_endpoint_uniq", "unique(start, endpoint)", "One bucket per endpoint and minute."),
+    ]
+
+    @api.model
+    def _cron_prune(self):
+        """Delete buckets and failure samples older than the configured retention."""
+        settings = store.load_settings(self.env.cr)
+        buckets, failures = store.prune(self.env.cr, settings.retention_days)
+        _logger.info(
+            "api_monitor: pruned %s buckets and %s failure samples older than %s days",
+            buckets, failures, settings.retention_days,
+        )
+        return buckets, failures

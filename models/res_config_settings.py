@@ -1,0 +1,82 @@
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..core import settings as monitor_settings
+
+_DEFAULTS = monitor_settings.Settings()
+_MANAGER = "api_monitor.group_api_monitor_manager"
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    api_monitor_metrics_token = fields.Char(
+        string="Metrics token",
+        config_parameter=monitor_settings.PARAM_TOKEN,
+        groups=_MANAGER,
+        help="Prometheus sends it as 'Authorization: Bearer <token>'. Empty: /metrics answers 403.",
+    )
+    api_monitor_metrics_allowlist = fields.Char(
+        string="Metrics allowlist",
+        config_parameter=monitor_settings.PARAM_ALLOWLIST,
+        help="Addresses or CIDR blocks allowed to read /metrics, comma-separated. Empty: any address.",
+    )
+    api_monitor_flush_interval = fields.Integer(
+        string="Flush interval (seconds)",
+        config_parameter=monitor_settings.PARAM_FLUSH_INTERVAL,
+        default=_DEFAULTS.flush_interval,
+        help="How often each Odoo process writes its counts; server errors are written within a second.",
+    )
+    api_monitor_bucket_retention_days = fields.Integer(
+        string="Keep time buckets (days)",
+        config_parameter=monitor_settings.PARAM_RETENTION_DAYS,
+        default=_DEFAULTS.retention_days,
+    )
+    api_monitor_endpoint_cap = fields.Integer(
+        string="Distinct endpoints at most",
+        config_parameter=monitor_settings.PARAM_ENDPOINT_CAP,
+        default=_DEFAULTS.endpoint_cap,
+        help="Newcomers beyond this are counted as endpoint 'other'.",
+    )
+    api_monitor_excluded_endpoints = fields.Char(
+        string="Excluded endpoints",
+        config_parameter=monitor_settings.PARAM_EXCLUSIONS,
+        default=",".join(_DEFAULTS.exclusions),
+        help="Endpoint prefixes left uncounted, comma-separated (assets, websocket, bus by default).",
+    )
+
+    @api.constrains(
+        "api_monitor_metrics_allowlist",
+        "api_monitor_flush_interval",
+        "api_monitor_bucket_retention_days",
+        "api_monitor_endpoint_cap",
+        "api_monitor_excluded_endpoints",
+    )
+    def _check_api_monitor_settings(self):
+        for rec in self:
+            try:
+                monitor_settings.parse_allowlist(rec.api_monitor_metrics_allowlist)
+                monitor_settings.parse_exclusions(rec.api_monitor_excluded_endpoints)
+                monitor_settings.check_range(
+                    "The flush interval", rec.api_monitor_flush_interval, monitor_settings.FLUSH_INTERVAL_RANGE
+                )
+                monitor_settings.check_range(
+                    "The bucket retention in days",
+                    rec.api_monitor_bucket_retention_days,
+                    monitor_settings.RETENTION_DAYS_RANGE,
+                )
+                monitor_settings.check_range(
+                    "The cap on distinct endpoints", rec.api_monitor_endpoint_cap, monitor_settings.ENDPOINT_CAP_RANGE
+                )
+            except monitor_settings.SettingError as exc:
+                raise ValidationError(str(exc)) from None
+
+    def action_api_monitor_generate_token(self):
+        """Store a fresh random metrics token (the old one stops working at once)."""
+        self.ensure_one()
+        if not self.env.user.has_group(_MANAGER):
+            raise ValidationError(self.env._("Only API Monitoring managers can set the metrics token."))
+        self.env["ir.config_parameter"].sudo().set_param(monitor_settings.PARAM_TOKEN, secrets.token_urlsafe(32))
+        return {"type": "ir.actions.client", "tag": "reload"}

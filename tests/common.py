@@ -1,0 +1,64 @@
+"""Shared helpers of the Odoo tests: counts read back from the database, and routes that fail on purpose."""
+
+import json
+
+from odoo import http
+from odoo.tests import HttpCase
+
+from ..instrumentation import store
+from ..instrumentation.runtime import RUNTIME
+
+
+class FailingRoutes(http.Controller):
+    """Routes that exist only while the tests run, to make an ``http`` route fail for real."""
+
+    @http.route("/api_monitor_test/boom", type="http", auth="none", methods=["GET"], csrf=False)
+    def boom(self):
+        raise RuntimeError("boom on purpose")
+
+    @http.route("/api_monitor_test/write_then_fail", type="http", auth="user", methods=["GET"], csrf=False)
+    def write_then_fail(self):
+        http.request.env["res.partner"].create({"name": "rolled back with the request"})
+        raise ZeroDivisionError("failed after writing")
+
+
+def committed_counts(dbname):
+    """Every counter as committed by the flushes: ``{(endpoint, method, code, outcome): value}``."""
+    RUNTIME.flush()
+    with store.connect(dbname) as cr:
+        cr.execute("SELECT endpoint, method, code, outcome, value FROM api_monitor_counter")
+        return {tuple(row[:4]): row[4] for row in cr.fetchall()}
+
+
+def delta(before, after):
+    """What changed between two :func:`committed_counts`, without the zero entries."""
+    return {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)}
+
+
+class MonitorHttpCase(HttpCase):
+    """An HttpCase whose requests are counted by the addon, with helpers to read what was counted."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.registry.clear_cache("routing")  # pick up FailingRoutes
+
+    def setUp(self):
+        super().setUp()
+        self.before = committed_counts(self.env.cr.dbname)
+
+    def counted(self):
+        """Counts added since the test started."""
+        return delta(self.before, committed_counts(self.env.cr.dbname))
+
+    def jsonrpc(self, route, params, headers=None):
+        """POST a JSON-RPC call; returns the HTTP response (errors come back with HTTP 200)."""
+        body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})
+        return self.url_open(route, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+
+    def call_kw(self, model, method, args, kwargs=None, headers=None):
+        return self.jsonrpc(
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": kwargs or {}},
+            headers=headers,
+        )

@@ -1,0 +1,84 @@
+import uuid
+
+from core.endpoints import (
+    OTHER,
+    UNKNOWN,
+    UNMATCHED,
+    EndpointCap,
+    call_kw_endpoint,
+    is_excluded,
+    rpc_endpoint,
+)
+
+MODELS = {"res.partner": {"read", "write", "search_count"}, "sale.order": {"action_confirm"}}
+SERVICES = {"common.login", "common.authenticate", "common.version", "db.list"}
+
+
+def known(model, method):
+    if model is None:
+        return method in SERVICES
+    return model in MODELS and (not method or method in MODELS[model])
+
+
+def test_call_kw_is_named_by_route_model_and_method():
+    assert call_kw_endpoint("/web/dataset/call_kw/<path:path>", "res.partner", "read", known) == (
+        "/web/dataset/call_kw/res.partner/read"
+    )
+    assert call_kw_endpoint("/web/dataset/call_kw", "sale.order", "action_confirm", known) == (
+        "/web/dataset/call_kw/sale.order/action_confirm"
+    )
+    assert call_kw_endpoint("/web/dataset/call_button/<path:path>", "sale.order", "action_confirm", known) == (
+        "/web/dataset/call_button/sale.order/action_confirm"
+    )
+
+
+def test_unknown_models_and_methods_cannot_mint_new_names():
+    route = "/web/dataset/call_kw/<path:path>"
+    assert call_kw_endpoint(route, "res.partner", "no_such_method", known) == "/web/dataset/call_kw/res.partner/<unknown>"
+    assert call_kw_endpoint(route, "x.random", "read", known) == "/web/dataset/call_kw/<unknown>/<unknown>"
+    assert call_kw_endpoint(route, None, None, known) == "/web/dataset/call_kw/<unknown>/<unknown>"
+    assert call_kw_endpoint(route, "res.partner", "read; drop", known) == "/web/dataset/call_kw/res.partner/<unknown>"
+    assert call_kw_endpoint(route, ["res.partner"], "read", known) == "/web/dataset/call_kw/<unknown>/<unknown>"
+
+
+def test_jsonrpc_and_xmlrpc_model_calls_are_named_by_model_and_method():
+    params = ("db", 2, "pw", "res.partner", "read", [[1]], {"fields": ["name"]})
+    assert rpc_endpoint("/jsonrpc", "object", "execute_kw", params, known) == "/jsonrpc/object/res.partner/read"
+    assert rpc_endpoint("/xmlrpc/2", "object", "execute", params[:6], known) == "/xmlrpc/2/object/res.partner/read"
+    assert rpc_endpoint("/xmlrpc/2", "object", "execute_kw", ("db",), known) == f"/xmlrpc/2/object/{UNKNOWN}"
+    assert rpc_endpoint("/jsonrpc", "object", "execute_kw", ("db", 2, "pw", "x.y", "read"), known) == (
+        f"/jsonrpc/object/{UNKNOWN}/{UNKNOWN}"
+    )
+
+
+def test_other_rpc_services_are_named_by_service_and_known_method():
+    assert rpc_endpoint("/xmlrpc/2", "common", "authenticate", (), known) == "/xmlrpc/2/common/authenticate"
+    assert rpc_endpoint("/jsonrpc", "db", "list", (), known) == "/jsonrpc/db/list"
+    assert rpc_endpoint("/jsonrpc", "db", "drop_everything", (), known) == f"/jsonrpc/db/{UNKNOWN}"
+    assert rpc_endpoint("/jsonrpc", "evil", "x", (), known) == f"/jsonrpc/{UNKNOWN}"
+
+
+def test_exclusions_match_prefixes_of_the_route():
+    prefixes = ("/web/assets/", "/websocket", "/bus/")
+    assert is_excluded("/web/assets/<string:unique>/<string:filename>", prefixes)
+    assert is_excluded("/websocket/peek_notifications", prefixes)
+    assert not is_excluded("/web/dataset/call_kw/res.partner/read", prefixes)
+    assert not is_excluded(UNMATCHED, prefixes)
+
+
+def test_cap_admits_up_to_the_limit_then_folds_newcomers_into_other():
+    cap = EndpointCap(limit=3)
+    assert [cap.admit(name) for name in ("/a", "/b", "/a", "/c", "/d", "/e", "/b")] == [
+        "/a", "/b", "/a", "/c", OTHER, OTHER, "/b",
+    ]
+    assert cap.folds == 2
+    assert cap.admit(UNMATCHED) == UNMATCHED
+    assert cap.admit(OTHER) == OTHER
+    assert cap.folds == 2
+
+
+def test_ten_thousand_random_names_make_at_most_cap_plus_one_series():
+    cap = EndpointCap(limit=2000)
+    names = {cap.admit(f"/r/{uuid.uuid4().hex}") for _ in range(10000)}
+    assert len(names) == 2001
+    assert cap.folds == 8000

@@ -1,0 +1,67 @@
+from core.exposition import Snapshot, render
+
+EXPECTED = b'''# HELP http_requests_total HTTP requests served by Odoo, by endpoint, method, status code and outcome.
+# TYPE http_requests_total counter
+http_requests_total{code="200",endpoint="/web/dataset/call_kw/res.partner/read",method="POST",outcome="server_error"} 2.0
+http_requests_total{code="200",endpoint="/web/dataset/call_kw/res.partner/read",method="POST",outcome="success"} 41.0
+http_requests_total{code="404",endpoint="unmatched",method="GET",outcome="client_error"} 3.0
+# HELP http_request_duration_seconds Time Odoo took to serve a request, by endpoint.
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.005"} 1.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.01"} 11.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.025"} 31.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.05"} 40.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.1"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.25"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="0.5"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="1.0"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="2.5"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="5.0"} 42.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="10.0"} 43.0
+http_request_duration_seconds_bucket{endpoint="/web/dataset/call_kw/res.partner/read",le="+Inf"} 43.0
+http_request_duration_seconds_count{endpoint="/web/dataset/call_kw/res.partner/read"} 43.0
+http_request_duration_seconds_sum{endpoint="/web/dataset/call_kw/res.partner/read"} 9.75
+# HELP api_monitor_flushes_total Batches of counts written to the database.
+# TYPE api_monitor_flushes_total counter
+api_monitor_flushes_total 12.0
+# HELP api_monitor_flush_errors_total Attempts to write a batch of counts that failed (the counts were kept and written later).
+# TYPE api_monitor_flush_errors_total counter
+api_monitor_flush_errors_total 1.0
+# HELP api_monitor_folded_endpoints_total Requests counted under endpoint="other" because the cap on distinct endpoints was reached.
+# TYPE api_monitor_folded_endpoints_total counter
+api_monitor_folded_endpoints_total 0.0
+# HELP api_monitor_last_flush_age_seconds Seconds since the newest flush of any Odoo process.
+# TYPE api_monitor_last_flush_age_seconds gauge
+api_monitor_last_flush_age_seconds 2.5
+'''
+
+
+def snapshot():
+    return Snapshot(
+        requests=[
+            ("unmatched", "GET", 404, "client_error", 3),
+            ("/web/dataset/call_kw/res.partner/read", "POST", 200, "success", 41),
+            ("/web/dataset/call_kw/res.partner/read", "POST", 200, "server_error", 2),
+        ],
+        latency=[("/web/dataset/call_kw/res.partner/read", [1, 10, 20, 9, 2, 0, 0, 0, 0, 0, 1, 0], 9.75)],
+        flushes=12,
+        flush_errors=1,
+        folded_endpoints=0,
+        last_flush_age=2.5,
+    )
+
+
+def test_exposition_output_byte_for_byte():
+    assert render(snapshot()) == EXPECTED
+
+
+def test_equal_snapshots_in_any_row_order_render_equal_bytes():
+    shuffled = snapshot()
+    shuffled.requests.reverse()
+    assert render(shuffled) == render(snapshot())
+
+
+def test_a_database_never_flushed_has_no_flush_age():
+    text = render(Snapshot()).decode()
+    assert "api_monitor_last_flush_age_seconds" not in text
+    assert "api_monitor_flushes_total 0.0\n" in text

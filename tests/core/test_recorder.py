@@ -1,0 +1,206 @@
+from collections import deque
+
+import pytest
+
+from core.endpoints import OTHER
+from core.recorder import (
+    BUCKET_SECONDS,
+    FAILURES_PER_BATCH,
+    Batch,
+    Failure,
+    Flusher,
+    FlushPolicy,
+    Latency,
+    Recorder,
+    TimeBucket,
+)
+
+T0 = 1_795_000_040.0  # 20 s into a minute
+
+
+class Clock:
+    def __init__(self, now=T0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def record(rec, endpoint="/e", code=200, outcome="success", duration=0.02, now=T0, db="db", rid="r"):
+    rec.record(db, endpoint, "POST", code, outcome, duration, now=now, request_id=rid,
+               exception="builtins.KeyError" if outcome == "server_error" else "", message="m")
+
+
+def test_recorded_requests_are_summed_per_database_endpoint_and_minute():
+    rec = Recorder()
+    record(rec)
+    record(rec, duration=0.3)
+    record(rec, code=404, outcome="client_error", now=T0 + 30)
+    record(rec, code=200, outcome="server_error", now=T0 + 41, rid="bad-1")
+    record(rec, endpoint="/f", db="other_db")
+    batches = rec.take()
+    assert sorted(batches) == ["db", "other_db"]
+    batch = batches["db"]
+    assert batch.counters == {
+        ("/e", "POST", 200, "success"): 2,
+        ("/e", "POST", 404, "client_error"): 1,
+        ("/e", "POST", 200, "server_error"): 1,
+    }
+    minute = int(T0 // BUCKET_SECONDS) * BUCKET_SECONDS
+    assert batch.buckets == {
+        (minute, "/e"): TimeBucket(requests=3, server_errors=0, client_errors=1, duration_sum=pytest.approx(0.34)),
+        (minute + 60, "/e"): TimeBucket(requests=1, server_errors=1, client_errors=0, duration_sum=pytest.approx(0.02)),
+    }
+    assert batch.latency["/e"].counts == [0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0]
+    assert list(batch.failures["/e"]) == [Failure(T0 + 41, "/e", "POST", 200, "bad-1", "builtins.KeyError", "m")]
+    assert rec.take() == {}
+
+
+def test_latency_bounds_are_inclusive_upper_bounds_like_prometheus():
+    latency = Latency()
+    for seconds in (0.005, 0.0051, 10.0, 10.5):
+        latency.observe(seconds)
+    assert latency.counts == [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]
+
+
+def test_only_the_newest_failures_of_a_batch_are_kept_per_endpoint():
+    rec = Recorder()
+    for i in range(FAILURES_PER_BATCH + 3):
+        record(rec, outcome="server_error", now=T0 + i, rid=f"r{i}")
+    failures = rec.take()["db"].failures["/e"]
+    assert [f.request_id for f in failures] == [f"r{i}" for i in range(3, FAILURES_PER_BATCH + 3)]
+
+
+def test_messages_are_truncated_to_500_characters():
+    rec = Recorder()
+    rec.record("db", "/e", "GET", 500, "server_error", 0.1, now=T0, message="x" * 2000)
+    assert len(rec.take()["db"].failures["/e"][0].message) == 500
+
+
+def test_per_process_cap_folds_newcomers_and_counts_the_folds():
+    rec = Recorder(cap=2)
+    for name in ("/a", "/b", "/c", "/d", "/a"):
+        record(rec, endpoint=name)
+    batch = rec.take()["db"]
+    assert batch.counters == {("/a", "POST", 200, "success"): 2, ("/b", "POST", 200, "success"): 1,
+                              (OTHER, "POST", 200, "success"): 2}
+    assert batch.folds == 2
+
+
+def test_restored_batch_merges_with_what_came_since():
+    rec = Recorder()
+    record(rec, outcome="server_error", rid="old")
+    failed = rec.take()["db"]
+    failed.flush_errors += 1
+    record(rec, now=T0 + 1)
+    rec.restore("db", failed)
+    batch = rec.take()["db"]
+    assert batch.counters == {("/e", "POST", 200, "server_error"): 1, ("/e", "POST", 200, "success"): 1}
+    assert batch.flush_errors == 1
+    assert [f.request_id for f in batch.failures["/e"]] == ["old"]
+
+
+def test_renamed_batch_moves_every_count_and_counts_folded_requests():
+    rec = Recorder()
+    record(rec, endpoint="/keep")
+    record(rec, endpoint="/fold", outcome="server_error", rid="f1")
+    record(rec, endpoint="/fold")
+    batch = rec.take()["db"].renamed({"/fold": OTHER})
+    assert batch.counters == {("/keep", "POST", 200, "success"): 1, (OTHER, "POST", 200, "server_error"): 1,
+                              (OTHER, "POST", 200, "success"): 1}
+    assert batch.folds == 2
+    assert sorted(endpoint for _, endpoint in batch.buckets) == ["/keep", OTHER]
+    assert [f.endpoint for f in batch.failures[OTHER]] == [OTHER]
+    assert batch.latency[OTHER].counts[2] == 2
+
+
+@pytest.mark.parametrize(
+    ("since_last", "pending", "server_errors", "expected"),
+    [
+        (0.0, False, False, None),
+        (0.0, True, False, 5.0),
+        (4.5, True, False, 0.5),
+        (7.0, True, False, 0.0),
+        (0.2, True, True, 0.8),
+        (1.0, True, True, 0.0),
+    ],
+)
+def test_flush_policy_waits_the_interval_or_one_second_for_server_errors(since_last, pending, server_errors, expected):
+    policy = FlushPolicy(interval=5.0, error_interval=1.0)
+    assert policy.delay(T0 + since_last, T0, pending, server_errors) == pytest.approx(expected) if expected is not None \
+        else policy.delay(T0 + since_last, T0, pending, server_errors) is None
+
+
+class Sink:
+    def __init__(self):
+        self.written = []
+        self.fail = False
+
+    def __call__(self, db, batch):
+        if self.fail:
+            raise ConnectionError("database unreachable")
+        self.written.append((db, batch.requests))
+
+
+def test_flusher_writes_on_schedule_and_sooner_for_server_errors():
+    clock, sink, rec = Clock(), Sink(), Recorder()
+    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0, error_interval=1.0))
+    record(rec)
+    clock.now += 4.9
+    assert flusher.step() is None
+    clock.now += 0.1
+    assert flusher.step() == {}
+    assert sink.written == [("db", 1)]
+    record(rec, outcome="server_error", now=clock.now)
+    clock.now += 0.5
+    assert flusher.step() is None
+    clock.now += 0.5
+    assert flusher.step() == {}
+    assert sink.written == [("db", 1), ("db", 1)]
+    clock.now += 60
+    assert flusher.step() is None  # nothing pending, nothing written
+
+
+def test_flusher_keeps_counts_through_a_failed_write_and_reports_the_failure():
+    clock, sink, rec = Clock(), Sink(), Recorder()
+    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0))
+    record(rec)
+    sink.fail = True
+    failed = flusher.flush()
+    assert list(failed) == ["db"] and isinstance(failed["db"], ConnectionError)
+    record(rec, now=T0 + 1)
+    sink.fail = False
+    batches = []
+    flusher.writer = lambda db, batch: batches.append(batch)
+    assert flusher.flush() == {}
+    assert batches[0].requests == 2
+    assert batches[0].flush_errors == 1
+
+
+def test_after_write_hook_sees_each_written_batch():
+    seen = []
+    rec = Recorder()
+    flusher = Flusher(rec, lambda db, b: None, Clock(), after_write=lambda db, b: seen.append((db, b.server_errors)))
+    record(rec, outcome="server_error")
+    flusher.flush()
+    assert seen == [("db", 1)]
+
+
+def test_server_error_wakes_whatever_flushes():
+    woken = []
+    rec = Recorder()
+    rec.on_server_error = lambda: woken.append(True)
+    record(rec)
+    record(rec, code=404, outcome="client_error")
+    assert woken == []
+    record(rec, outcome="server_error")
+    assert woken == [True]
+    assert rec.server_errors_pending
+
+
+def test_batch_merge_keeps_newest_failures_in_time_order():
+    a = Batch(failures={"/e": deque([Failure(3.0, "/e", "GET", 500, "c", "", "")], maxlen=FAILURES_PER_BATCH)})
+    b = Batch(failures={"/e": deque([Failure(1.0, "/e", "GET", 500, "a", "", ""),
+                                     Failure(2.0, "/e", "GET", 500, "b", "", "")], maxlen=FAILURES_PER_BATCH)})
+    a.merge(b)
+    assert [f.request_id for f in a.failures["/e"]] == ["a", "b", "c"]

@@ -1,0 +1,140 @@
+"""Real HTTP requests against the running Odoo, and what the addon counted for each."""
+
+import socket
+import uuid
+
+from odoo.tests import tagged
+
+from ..instrumentation import store
+from .common import FailingRoutes, MonitorHttpCase  # noqa: F401 - FailingRoutes registers the test routes
+
+CALL_KW = "/web/dataset/call_kw"
+
+
+@tagged("post_install", "-at_install")
+class TestOutcomeOverHttp(MonitorHttpCase):
+    def setUp(self):
+        super().setUp()
+        self.authenticate("admin", "admin")
+
+    def error_name(self, response):
+        return response.json()["error"]["data"]["name"]
+
+    def failure(self, request_id):
+        """The failure samples committed for a request id (the flush writes them on its own cursor)."""
+        with store.connect(self.env.cr.dbname) as cr:
+            cr.execute(
+                "SELECT endpoint, method, code, exception FROM api_monitor_failure WHERE request_id = %s",
+                [request_id],
+            )
+            return cr.fetchall()
+
+    def test_successful_call_kw_counts_as_success(self):
+        response = self.call_kw("res.partner", "search_count", [[]])
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("result", response.json())
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/search_count", "POST", 200, "success"): 1})
+
+    def test_call_kw_raising_an_unexpected_exception_with_http_200_counts_as_server_error(self):
+        response = self.call_kw("res.partner", "read", [[self.env.user.partner_id.id], 42])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "builtins.TypeError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/read", "POST", 200, "server_error"): 1})
+        self.assertEqual(
+            self.failure(response.headers["X-Request-ID"]),
+            [(f"{CALL_KW}/res.partner/read", "POST", 200, "builtins.TypeError")],
+        )
+
+    def test_call_kw_of_a_method_that_does_not_exist_counts_as_server_error_under_unknown(self):
+        response = self.call_kw("res.partner", "no_such_method", [[]])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "builtins.AttributeError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/<unknown>", "POST", 200, "server_error"): 1})
+
+    def test_user_error_counts_as_client_error(self):
+        response = self.call_kw("res.users", "unlink", [[1]])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "odoo.exceptions.UserError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.users/unlink", "POST", 200, "client_error"): 1})
+
+    def test_missing_error_counts_as_client_error(self):
+        response = self.call_kw("res.partner", "write", [[999999999], {"name": "gone"}])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "odoo.exceptions.MissingError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/write", "POST", 200, "client_error"): 1})
+
+    def test_path_without_route_counts_404_as_unmatched_client_error(self):
+        response = self.url_open("/api_monitor_test/no/such/page/42")
+        self.assertEqual(response.status_code, 404)
+        self.assertEqual(self.counted(), {("unmatched", "GET", 404, "client_error"): 1})
+
+    def test_http_route_that_raises_counts_500_as_server_error(self):
+        response = self.url_open("/api_monitor_test/boom")
+        self.assertEqual(response.status_code, 500)
+        self.assertEqual(self.counted(), {("/api_monitor_test/boom", "GET", 500, "server_error"): 1})
+
+    def test_request_whose_transaction_rolls_back_is_still_counted(self):
+        response = self.url_open("/api_monitor_test/write_then_fail")
+        self.assertEqual(response.status_code, 500)
+        self.assertEqual(self.env["res.partner"].search_count([("name", "=", "rolled back with the request")]), 0)
+        self.assertEqual(self.counted(), {("/api_monitor_test/write_then_fail", "GET", 500, "server_error"): 1})
+        self.assertEqual(
+            self.failure(response.headers["X-Request-ID"]),
+            [("/api_monitor_test/write_then_fail", "GET", 500, "builtins.ZeroDivisionError")],
+        )
+
+    def test_valid_request_id_is_echoed_and_put_on_the_log_lines(self):
+        with self.assertLogs("odoo.http", level="ERROR") as logs:
+            response = self.url_open("/api_monitor_test/boom", headers={"X-Request-ID": "drill-42:abc.DEF"})
+        self.assertEqual(response.headers["X-Request-ID"], "drill-42:abc.DEF")
+        self.assertEqual(
+            [record.getMessage() for record in logs.records],
+            ["Exception during request handling. request_id=drill-42:abc.DEF"],
+        )
+        self.counted()
+        self.assertEqual(self.failure("drill-42:abc.DEF")[0][3], "builtins.RuntimeError")
+
+    def test_invalid_request_id_is_replaced_on_every_response(self):
+        for path in ("/web/health", "/api_monitor_test/no/such/page", "/api_monitor_test/boom"):
+            response = self.url_open(path, headers={"X-Request-ID": "not valid; has spaces"})
+            self.assertRegex(response.headers["X-Request-ID"], r"^[0-9a-f]{32}$", path)
+
+    def test_ten_kilobyte_header_is_counted_once_and_breaks_nothing(self):
+        response = self.url_open("/web/health", headers={"X-Request-ID": "a" * 10240, "X-Padding": "b" * 10240})
+        self.assertEqual(response.status_code, 200)
+        self.assertRegex(response.headers["X-Request-ID"], r"^[0-9a-f]{32}$")
+        self.assertEqual(self.counted(), {("/web/health", "GET", 200, "success"): 1})
+
+    def test_non_utf8_bytes_in_the_path_are_counted_once(self):
+        port = int(self.base_url().rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /caf\xe9/\xff\xfe HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            status_line = sock.makefile("rb").readline()
+        self.assertEqual(status_line.split()[1], b"404")
+        self.assertEqual(self.counted(), {("unmatched", "GET", 404, "client_error"): 1})
+
+    def test_malformed_json_body_is_counted_once_as_client_error(self):
+        response = self.url_open(
+            f"{CALL_KW}/res.partner/read", data="{not json", headers={"Content-Type": "application/json"}
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 1})
+
+    def test_call_kw_on_a_model_that_does_not_exist_counts_as_client_error_under_unknown(self):
+        response = self.call_kw("x_no_such_model", "read", [[1]])
+        self.assertEqual(response.json()["error"]["code"], 404)
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 1})
+
+    def test_ten_thousand_distinct_random_urls_make_one_series(self):
+        for n in range(10000):
+            self.opener.get(f"{self.base_url()}/r-{uuid.uuid4().hex}/{n}", timeout=10)
+        for n in range(50):
+            self.call_kw(f"x_random_{uuid.uuid4().hex[:12]}", "read", [[n]])
+        self.assertEqual(
+            self.counted(),
+            {
+                ("unmatched", "GET", 404, "client_error"): 10000,
+                (f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 50,
+            },
+        )

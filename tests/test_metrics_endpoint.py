@@ -1,0 +1,96 @@
+"""/metrics over real HTTP: who may read it, and that it shows exactly what was counted."""
+
+import logging
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from odoo.tests import tagged
+
+from ..core.settings import PARAM_ALLOWLIST, PARAM_TOKEN
+from .common import MonitorHttpCase, committed_counts
+
+TOKEN = "s3cret-metrics-token-for-tests"
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@tagged("post_install", "-at_install")
+class TestMetricsEndpoint(MonitorHttpCase):
+    def setUp(self):
+        super().setUp()
+        self.params = self.env["ir.config_parameter"].sudo()
+        self.params.set_param(PARAM_TOKEN, TOKEN)
+        self.params.set_param(PARAM_ALLOWLIST, "")
+
+    def scrape(self, token=TOKEN):
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return self.url_open("/metrics", headers=headers)
+
+    def test_empty_token_means_metrics_answers_403(self):
+        self.params.set_param(PARAM_TOKEN, "")
+        response = self.scrape(token="anything")
+        self.assertEqual((response.status_code, response.text),
+                         (403, "/metrics is disabled: set a metrics token in Settings > API Monitoring.\n"))
+
+    def test_missing_or_wrong_token_answers_401_and_is_never_logged(self):
+        capture = _Capture()
+        capture.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        logging.getLogger().addHandler(capture)
+        try:
+            missing = self.scrape(token=None)
+            wrong = self.scrape(token="wrong-token-value")
+            right = self.scrape()
+        finally:
+            logging.getLogger().removeHandler(capture)
+        self.assertEqual((missing.status_code, missing.text), (401, "A valid bearer token is required.\n"))
+        self.assertEqual(missing.headers["WWW-Authenticate"], 'Bearer realm="metrics"')
+        self.assertEqual(wrong.status_code, 401)
+        self.assertEqual(right.status_code, 200)
+        self.assertEqual([line for line in capture.lines if TOKEN in line or "wrong-token-value" in line], [])
+
+    def test_allowlist_admits_only_its_networks(self):
+        self.params.set_param(PARAM_ALLOWLIST, "10.0.0.0/8")
+        refused = self.scrape()
+        self.assertEqual((refused.status_code, refused.text), (403, "This address may not read /metrics.\n"))
+        self.params.set_param(PARAM_ALLOWLIST, "10.0.0.0/8, 127.0.0.1")
+        self.assertEqual(self.scrape().status_code, 200)
+
+    def test_metrics_show_exactly_the_committed_counts(self):
+        for _ in range(3):
+            self.url_open("/web/health")
+        self.url_open("/api_monitor_test/boom")
+        committed = committed_counts(self.env.cr.dbname)
+        response = self.scrape()
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        families = {f.name: f for f in text_string_to_metric_families(response.text)}
+        shown = {
+            (s.labels["endpoint"], s.labels["method"], int(s.labels["code"]), s.labels["outcome"]): s.value
+            for s in families["http_requests"].samples
+        }
+        self.assertEqual(shown, {key: float(value) for key, value in committed.items()})
+        self.assertEqual(
+            self.counted(),
+            {
+                ("/web/health", "GET", 200, "success"): 3,
+                ("/api_monitor_test/boom", "GET", 500, "server_error"): 1,
+                ("/metrics", "GET", 200, "success"): 1,
+            },
+        )
+        counts = {
+            s.labels["endpoint"]: s.value
+            for s in families["http_request_duration_seconds"].samples
+            if s.name == "http_request_duration_seconds_count"
+        }
+        self.assertEqual(counts["/api_monitor_test/boom"], float(sum(
+            v for (endpoint, *_), v in committed.items() if endpoint == "/api_monitor_test/boom"
+        )))
+        self.assertGreaterEqual(families["api_monitor_flushes"].samples[0].value, 1.0)
+        self.assertNotIn(TOKEN, response.text)

@@ -1,0 +1,186 @@
+"""Services the tests, the demo and the benchmarks start on loopback and stop afterwards.
+
+* :class:`Postgres`: a throw-away PostgreSQL cluster (``initdb`` into a temporary folder, trust auth on
+  127.0.0.1, a free port), run as the ``postgres`` system user when started by root.
+* :class:`Odoo`: an Odoo found at ``ODOO_PATH`` with the addon on its addons path, as a server or a command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ADDON_DIR = Path(__file__).resolve().parent.parent
+DB_USER = "api_monitor"
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with contextlib.closing(socket.socket()) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb else None
+
+
+class Postgres:
+    """A temporary PostgreSQL cluster on 127.0.0.1; ``with Postgres() as pg:`` starts and removes it."""
+
+    def __init__(self) -> None:
+        bindir = _pg_bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL is not installed (Debian package 'postgresql')")
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="api_monitor_pg_"))
+        self.data = self.root / "data"
+        self.user = DB_USER
+
+    def _as_owner(self, *cmd: str) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *cmd]
+        return list(cmd)
+
+    def start(self) -> Postgres:
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            os.chmod(self.root, 0o755)
+        subprocess.run(
+            self._as_owner(str(self.bindir / "initdb"), "-D", str(self.data), "--auth=trust", "-U", "postgres",
+                           "--encoding=UTF8", "--locale=C"),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} " \
+                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        subprocess.run(
+            self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
+                           str(self.root / "postgres.log"), "start"),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        self.psql(f"CREATE ROLE {self.user} LOGIN SUPERUSER PASSWORD '{self.user}'")
+        return self
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        out = subprocess.run(
+            [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+            check=True, capture_output=True, text=True,
+        )
+        return out.stdout.strip()
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Postgres:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class Odoo:
+    """An Odoo installation at ``ODOO_PATH`` (default /opt/odoo), run with the addon on its addons path."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = Path(path or os.environ.get("ODOO_PATH", "/opt/odoo"))
+        self.bin = self.path / "odoo-bin"
+        python = os.environ.get("ODOO_PYTHON")
+        if not python:
+            venv = next((p for p in (self.path / ".venv/bin/python", self.path / "venv/bin/python") if p.exists()), None)
+            python = str(venv) if venv else sys.executable
+        self.python = python
+        self.addons_root = Path(tempfile.mkdtemp(prefix="api_monitor_addons_"))
+        (self.addons_root / "api_monitor").symlink_to(ADDON_DIR)
+
+    @property
+    def available(self) -> bool:
+        return self.bin.is_file()
+
+    def addons_path(self) -> str:
+        core = [p for p in (self.path / "odoo/addons", self.path / "addons") if (p / "web").is_dir()]
+        return ",".join([*(str(p) for p in core), str(self.addons_root)])
+
+    def command(self, pg: Postgres, db: str, *args: str, preload: bool = True) -> list[str]:
+        """The odoo-bin command line; ``preload=False`` leaves the database to ``--db-filter`` alone, so
+        that workers load its registry on their first request instead of inheriting it from the master."""
+        return [
+            self.python, str(self.bin), f"--addons-path={self.addons_path()}", "--db_host=127.0.0.1",
+            f"--db_port={pg.port}", f"--db_user={pg.user}", f"--db_password={pg.user}",
+            *(["-d", db] if preload else []), f"--db-filter=^{db}$", "--http-interface=127.0.0.1",
+            "--data-dir", str(self.addons_root / "data"), *args,
+        ]
+
+    def run(self, pg: Postgres, db: str, *args: str, log: Path | None = None, timeout: float = 1800) -> int:
+        with open(log or os.devnull, "w") as out:
+            return subprocess.run(self.command(pg, db, *args), stdout=out, stderr=subprocess.STDOUT,
+                                  timeout=timeout).returncode
+
+    @contextlib.contextmanager
+    def server(self, pg: Postgres, db: str, *args: str, log: Path, port: int | None = None, preload: bool = True):
+        """Run Odoo as a server until the block ends; yields its base URL."""
+        port = port or free_port()
+        out = open(log, "w")
+        proc = subprocess.Popen(self.command(pg, db, f"--http-port={port}", *args, preload=preload), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_for_port(port, timeout=120, proc=proc)
+            url = f"http://127.0.0.1:{port}"
+            _wait_http(url + "/web/health", proc)
+            yield url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+            out.close()
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.addons_root, ignore_errors=True)
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    req = urllib.request.Request(url)
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Odoo exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
