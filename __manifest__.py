@@ -10,7 +10,12 @@
     "data": [
         "security/api_monitor_groups.xml",
         "security/ir.model.access.csv",
+        "data/ir_sequence.xml",
         "data/ir_cron.xml",
+        "data/api_monitor_rules.xml",
+        "views/api_monitor_incident_views.xml",
+        "views/api_monitor_rule_views.xml",
+        "views/api_monitor_receiver_views.xml",
         "views/api_monitor_endpoint_views.xml",
         "views/api_monitor_failure_views.xml",
         "views/res_config_settings_views.xml",

@@ -1,1 +1,1 @@
-from . import metrics
+from . import metrics, pagerduty

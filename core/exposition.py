@@ -1,4 +1,12 @@
-"""Render the cluster-wide counters in the Prometheus text format, with ``prometheus_client``."""
+"""Render the cluster-wide counters in the Prometheus text format.
+
+``prometheus_client`` defines the output: its metric families and ``generate_latest`` render the addon's
+own metrics, and they are the reference for the two per-endpoint families. Those two are written by
+:func:`_fast_lines`, because ``generate_latest`` validates and escapes every label name of every sample
+(about 5 us a line): 2,000 endpoints make some 34,000 lines, 190 ms through it and a fraction of that
+here. A test renders large snapshots, with quotes, backslashes, newlines and non-ASCII characters in
+endpoint names, both ways and requires identical bytes.
+"""
 
 from __future__ import annotations
 
@@ -32,15 +40,28 @@ class Snapshot:
     last_flush_age: float | None = None
 
 
+_HELP_REQUESTS = "HTTP requests served by Odoo, by endpoint, method, status code and outcome."
+_HELP_DURATION = "Time Odoo took to serve a request, by endpoint."
+
+
 class _SnapshotCollector:
-    def __init__(self, snapshot: Snapshot) -> None:
+    """All families through prometheus_client; ``per_endpoint=False`` leaves out the two large ones."""
+
+    def __init__(self, snapshot: Snapshot, per_endpoint: bool = True) -> None:
         self.snapshot = snapshot
+        self.per_endpoint = per_endpoint
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot
+        if self.per_endpoint:
+            yield from self._per_endpoint()
+        yield from self._self_metrics()
+
+    def _per_endpoint(self) -> Iterator[Metric]:
+        snap = self.snapshot
         requests = CounterMetricFamily(
             "http_requests",
-            "HTTP requests served by Odoo, by endpoint, method, status code and outcome.",
+            _HELP_REQUESTS,
             labels=["endpoint", "method", "code", "outcome"],
         )
         for endpoint, method, code, outcome, count in sorted(snap.requests):
@@ -49,12 +70,15 @@ class _SnapshotCollector:
 
         duration = HistogramMetricFamily(
             "http_request_duration_seconds",
-            "Time Odoo took to serve a request, by endpoint.",
+            _HELP_DURATION,
             labels=["endpoint"],
         )
         for endpoint, counts, total in sorted(snap.latency):
             duration.add_metric([endpoint], list(zip(_LE, accumulate(counts))), sum_value=total)
         yield duration
+
+    def _self_metrics(self) -> Iterator[Metric]:
+        snap = self.snapshot
 
         yield CounterMetricFamily(
             "api_monitor_flushes", "Batches of counts written to the database.", value=snap.flushes
@@ -80,5 +104,31 @@ class _SnapshotCollector:
 def render(snapshot: Snapshot) -> bytes:
     """The exposition text of ``snapshot``; series are sorted so that equal snapshots render equal bytes."""
     registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snapshot, per_endpoint=False))
+    return "".join(_fast_lines(snapshot)).encode() + generate_latest(registry)
+
+
+def render_reference(snapshot: Snapshot) -> bytes:
+    """The same text, every family through ``prometheus_client.generate_latest`` (slow; for tests)."""
+    registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snapshot))
     return generate_latest(registry)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
+
+
+def _fast_lines(snap: Snapshot) -> Iterator[str]:
+    yield f"# HELP http_requests_total {_HELP_REQUESTS}\n# TYPE http_requests_total counter\n"
+    for endpoint, method, code, outcome, count in sorted(snap.requests):
+        yield (f'http_requests_total{{code="{code}",endpoint="{_label(endpoint)}",method="{_label(method)}",'
+               f'outcome="{_label(outcome)}"}} {floatToGoString(count)}\n')
+    yield f"# HELP http_request_duration_seconds {_HELP_DURATION}\n# TYPE http_request_duration_seconds histogram\n"
+    for endpoint, counts, total in sorted(snap.latency):
+        label = _label(endpoint)
+        cumulative = list(accumulate(counts))
+        for le, value in zip(_LE, cumulative):
+            yield f'http_request_duration_seconds_bucket{{endpoint="{label}",le="{le}"}} {floatToGoString(value)}\n'
+        yield f'http_request_duration_seconds_count{{endpoint="{label}"}} {floatToGoString(cumulative[-1])}\n'
+        yield f'http_request_duration_seconds_sum{{endpoint="{label}"}} {floatToGoString(total)}\n'

@@ -4,10 +4,14 @@
 ``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
 """
 
-from . import context, dispatch, logs, rpc, runtime, store, wsgi
+from . import context, dispatch, logs, rpc, runtime, store, wake, wsgi
 
 
 def install() -> None:
+    import odoo.tools
+
+    # Under Odoo's test runner the tests flush explicitly, so that what they count is deterministic.
+    runtime.RUNTIME.autostart = not odoo.tools.config["test_enable"]
     wsgi.install()
     dispatch.install()
     rpc.install()

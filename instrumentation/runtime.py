@@ -18,7 +18,7 @@ from ..core import outcome as outcomes
 from ..core.endpoints import UNMATCHED, is_excluded
 from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
-from . import store
+from . import store, wake
 from .context import RequestContext
 
 _logger = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ class Runtime:
         self._pid: int | None = None
         self._start_lock = threading.Lock()
         self.recorder.on_server_error = self._wake.set
+        #: at most one evaluator wake-up per database per this many seconds from this process
+        self.evaluator_wake_interval = 1.0
+        self._evaluator_woken: dict[str, float] = {}
+        self.listeners.append(self._wake_evaluator)
 
     # -- the request's hot path -------------------------------------------------------------------
     def observe(self, ctx: RequestContext, method: str, status: int, duration: float) -> None:
@@ -80,6 +84,18 @@ class Runtime:
                 listener(db, batch)
             except Exception:
                 _logger.exception("api_monitor: a flush listener failed for database %s", db)
+
+    def _wake_evaluator(self, db: str, batch: Batch) -> None:
+        """Server errors just reached the database: have the alert rules evaluated now, not at the next minute."""
+        if not batch.server_errors:
+            return
+        now = time.monotonic()
+        if now - self._evaluator_woken.get(db, -1e9) < self.evaluator_wake_interval:
+            return
+        self._evaluator_woken[db] = now
+        with store.connect(db) as cr:
+            wake.trigger_now(cr, "api_monitor.ir_cron_evaluate")
+        wake.notify_cron_workers(db)
 
     def _loop(self) -> None:
         while True:

@@ -4,3 +4,8 @@ from . import api_monitor_bucket
 from . import api_monitor_failure
 from . import ir_http
 from . import res_config_settings
+from . import api_monitor_receiver
+from . import api_monitor_rule
+from . import api_monitor_alert
+from . import api_monitor_incident
+from . import api_monitor_notification

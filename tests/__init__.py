@@ -1,3 +1,10 @@
 # Odoo tests: Odoo's test loader imports this package. The Odoo-free core tests live in tests/core and
 # are run by pytest, which never imports this package.
-from . import test_classification_http, test_metrics_endpoint, test_store, test_settings
+from . import (
+    test_alerting,
+    test_classification_http,
+    test_metrics_endpoint,
+    test_pagerduty_webhook,
+    test_settings,
+    test_store,
+)

@@ -65,3 +65,20 @@ def test_a_database_never_flushed_has_no_flush_age():
     text = render(Snapshot()).decode()
     assert "api_monitor_last_flush_age_seconds" not in text
     assert "api_monitor_flushes_total 0.0\n" in text
+
+
+def test_fast_rendering_matches_prometheus_client_byte_for_byte_on_a_large_snapshot():
+    import random
+
+    from core.exposition import render_reference
+
+    rng = random.Random(3)
+    names = ['/a"quoted"', "/back\\slash", "/new\nline", "/caf\u00e9/\u65e5\u672c", "unmatched", "other"]
+    names += [f"/web/dataset/call_kw/m{i}.x/read" for i in range(2000)]
+    snap = Snapshot(flushes=5, flush_errors=2, folded_endpoints=7, last_flush_age=0.25)
+    for name in names:
+        for outcome, code in (("success", 200), ("client_error", 404), ("server_error", 500)):
+            if rng.random() < 0.6:
+                snap.requests.append((name, rng.choice(["GET", "POST"]), code, outcome, rng.randrange(10**9)))
+        snap.latency.append((name, [rng.randrange(1000) for _ in range(12)], rng.random() * 1e4))
+    assert render(snap) == render_reference(snap)

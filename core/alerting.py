@@ -1,0 +1,96 @@
+"""The alert state machine: inactive, pending, firing, resolved; the same semantics as Prometheus.
+
+One :class:`AlertState` per rule and group is kept in the database, so a restart neither loses nor
+repeats an alert. :func:`step` takes the previous state and this evaluation's verdict and returns the new
+state and what happened (fire, escalate, resolve), from which the Odoo layer opens, updates and resolves
+incidents.
+
+* a breach starts *pending*; it *fires* once it has lasted ``pending`` seconds (at once when 0);
+* a firing alert that stops breaching stays firing for ``keep_firing`` seconds, then *resolves*;
+* a breach after resolution starts a new episode (and a new incident);
+* a firing alert whose severity rises *escalates* (one more trigger, same incident).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .rules import SEVERITIES
+
+INACTIVE = "inactive"
+PENDING = "pending"
+FIRING = "firing"
+RESOLVED = "resolved"
+STATES = (INACTIVE, PENDING, FIRING, RESOLVED)
+
+FIRE = "fire"
+ESCALATE = "escalate"
+RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Seconds a breach must last before firing, and a firing alert keeps firing after the last breach."""
+
+    pending: float = 60.0
+    keep_firing: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    state: str = INACTIVE
+    active_since: float | None = None  # first breach of the current episode
+    fired_at: float | None = None
+    last_breach_at: float | None = None
+    resolved_at: float | None = None
+    severity: str | None = None
+
+
+def step(prev: AlertState, breach: bool, severity: str | None, now: float, timing: Timing) -> tuple[AlertState, list[str]]:
+    """Advance one alert by one evaluation at ``now``; returns the new state and its events."""
+    if breach:
+        if prev.state in (INACTIVE, RESOLVED):
+            pending = AlertState(PENDING, active_since=now, last_breach_at=now, severity=severity)
+            return _maybe_fire(pending, now, timing)
+        if prev.state == PENDING:
+            return _maybe_fire(replace(prev, last_breach_at=now, severity=_worst(prev.severity, severity)), now, timing)
+        # firing
+        state = replace(prev, last_breach_at=now)
+        if _rank(severity) < _rank(prev.severity):
+            return replace(state, severity=severity), [ESCALATE]
+        return state, []
+    if prev.state == PENDING:
+        return AlertState(INACTIVE), []
+    if prev.state == FIRING:
+        if now - (prev.last_breach_at or now) >= timing.keep_firing:
+            return replace(prev, state=RESOLVED, resolved_at=now), [RESOLVE]
+        return prev, []
+    return prev, []
+
+
+def resolve_manually(prev: AlertState, now: float) -> AlertState:
+    """Someone resolved the incident by hand: the episode ends; a breach that goes on starts a new one."""
+    return replace(prev, state=RESOLVED, resolved_at=now)
+
+
+def next_evaluation(state: AlertState, timing: Timing) -> float | None:
+    """When the state changes by itself if nothing else happens: the end of pending or of keep-firing."""
+    if state.state == PENDING and state.active_since is not None:
+        return state.active_since + timing.pending
+    if state.state == FIRING and state.last_breach_at is not None:
+        return state.last_breach_at + timing.keep_firing
+    return None
+
+
+def _maybe_fire(state: AlertState, now: float, timing: Timing) -> tuple[AlertState, list[str]]:
+    if now - (state.active_since or now) >= timing.pending:
+        return replace(state, state=FIRING, fired_at=now), [FIRE]
+    return state, []
+
+
+def _rank(severity: str | None) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def _worst(a: str | None, b: str | None) -> str | None:
+    return a if _rank(a) <= _rank(b) else b

@@ -1,0 +1,190 @@
+"""Alert rules over time buckets: the threshold rule and the SRE workbook's multiwindow burn rate.
+
+A rule looks at :class:`Window` sums (requests and server errors over the last N minutes) of one group of
+endpoints and says whether it breaches, and at which severity. Windows are whole minutes, because buckets
+are one minute wide: the window of N minutes at time t holds the buckets that start after t - N minutes.
+
+>>> rule = ThresholdRule(threshold=0.05, window=5, min_requests=20)
+>>> rule.evaluate({5: Window(requests=200, errors=25)}).breach
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SEVERITIES = ("P1", "P2", "P3", "P4")
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Requests and server errors summed over one window."""
+
+    requests: int = 0
+    errors: int = 0
+
+    @property
+    def ratio(self) -> float | None:
+        return self.errors / self.requests if self.requests else None
+
+    def __add__(self, other: Window) -> Window:
+        return Window(self.requests + other.requests, self.errors + other.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a rule says about one group at one evaluation."""
+
+    breach: bool
+    severity: str | None  # the severity to page with when breaching
+    ratio: float | None  # the error ratio of the rule's main window (for display)
+    window: Window  # the main window's sums
+    detail: str = ""  # which window or tier decided, for the incident and the payload
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRule:
+    """Server-error ratio above ``threshold`` over ``window`` minutes, once ``min_requests`` were served."""
+
+    threshold: float = 0.05
+    window: int = 5
+    min_requests: int = 20
+    severity: str = "P1"
+
+    @property
+    def windows(self) -> tuple[int, ...]:
+        return (self.window,)
+
+    def evaluate(self, sums: dict[int, Window]) -> Verdict:
+        win = sums.get(self.window, Window())
+        ratio = win.ratio
+        breach = win.requests >= self.min_requests and ratio is not None and ratio > self.threshold
+        detail = f"{_pct(ratio)} server errors over {self.window}m ({win.errors}/{win.requests})"
+        return Verdict(breach, self.severity if breach else None, ratio, win, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class BurnTier:
+    """Page or ticket when the budget burns ``factor`` times too fast over both windows (minutes)."""
+
+    name: str
+    factor: float
+    long: int
+    short: int
+    severity: str
+
+
+def workbook_tiers(page: str = "P1", ticket: str = "P3") -> tuple[BurnTier, ...]:
+    """The Google SRE workbook's recommended multiwindow, multi-burn-rate alerts (chapter 5, table 5-8)."""
+    return (
+        BurnTier("page 14.4x", 14.4, 60, 5, page),
+        BurnTier("page 6x", 6.0, 360, 30, page),
+        BurnTier("ticket 3x", 3.0, 1440, 120, ticket),
+        BurnTier("ticket 1x", 1.0, 4320, 360, ticket),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BurnRateRule:
+    """An SLO (``objective`` of requests without server errors) alerted on its error-budget burn rate.
+
+    A tier breaches when the error ratio over its long *and* its short window exceeds
+    ``factor * (1 - objective)``, and its long window holds at least ``min_requests``. The most severe
+    breaching tier decides the severity.
+    """
+
+    objective: float = 0.999
+    tiers: tuple[BurnTier, ...] = field(default_factory=workbook_tiers)
+    min_requests: int = 20
+
+    @property
+    def windows(self) -> tuple[int, ...]:
+        return tuple(sorted({w for tier in self.tiers for w in (tier.long, tier.short)}))
+
+    def evaluate(self, sums: dict[int, Window]) -> Verdict:
+        budget = 1.0 - self.objective
+        breaching = []
+        for tier in self.tiers:
+            long, short = sums.get(tier.long, Window()), sums.get(tier.short, Window())
+            limit = tier.factor * budget
+            if (long.requests >= self.min_requests and long.ratio is not None and short.ratio is not None
+                    and long.ratio > limit and short.ratio > limit):
+                breaching.append(tier)
+        main = sums.get(self.tiers[0].long, Window())
+        if not breaching:
+            return Verdict(False, None, main.ratio, main, "")
+        worst = min(breaching, key=lambda t: (SEVERITIES.index(t.severity), -t.factor))
+        win = sums.get(worst.long, Window())
+        detail = (f"burning the {_pct(self.objective, 2)} objective {worst.factor:g}x too fast: "
+                  f"{_pct(win.ratio)} over {_minutes(worst.long)} and "
+                  f"{_pct(sums.get(worst.short, Window()).ratio)} over {_minutes(worst.short)} ({worst.name})")
+        return Verdict(True, worst.severity, win.ratio, win, detail)
+
+
+Rule = ThresholdRule | BurnRateRule
+
+
+def _pct(ratio: float | None, digits: int = 1) -> str:
+    return "n/a" if ratio is None else f"{100 * ratio:.{digits}f}%"
+
+
+def _minutes(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440}d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
+def window_sums(buckets: list[tuple[float, int, int]], now: float, windows: tuple[int, ...]) -> dict[int, Window]:
+    """Sum ``(bucket_start_epoch, requests, errors)`` over each window of minutes ending at ``now``.
+
+    A bucket belongs to the window of N minutes when it starts after ``now - N * 60`` (and not after now).
+    """
+    sums = {}
+    for minutes in windows:
+        since = window_cutoff(now, minutes)
+        requests = errors = 0
+        for start, n, e in buckets:
+            if since < start <= now:
+                requests += n
+                errors += e
+        sums[minutes] = Window(requests, errors)
+    return sums
+
+
+def window_cutoff(now: float, minutes: int) -> float:
+    """The window of ``minutes`` at ``now`` holds the buckets starting after this instant (and not after now)."""
+    return now - minutes * 60
+
+
+SELECT_ALL = "all"
+SELECT_CRITICAL = "critical"
+SELECT_LIST = "list"
+SELECT_PATTERN = "pattern"
+
+
+def select_endpoints(
+    selection: str,
+    endpoints: dict[str, bool],
+    listed: tuple[str, ...] = (),
+    pattern: str | None = None,
+) -> list[str]:
+    """Which of the known ``endpoints`` (name -> critical) a rule watches, sorted.
+
+    ``pattern`` is a regular expression searched in the endpoint name (``^`` and ``$`` anchor it).
+    """
+    import re
+
+    if selection == SELECT_ALL:
+        chosen = list(endpoints)
+    elif selection == SELECT_CRITICAL:
+        chosen = [name for name, critical in endpoints.items() if critical]
+    elif selection == SELECT_LIST:
+        chosen = [name for name in listed if name in endpoints]
+    elif selection == SELECT_PATTERN:
+        compiled = re.compile(pattern or "")
+        chosen = [name for name in endpoints if compiled.search(name)]
+    else:
+        raise ValueError(f"unknown endpoint selection {selection!r}")
+    return sorted(chosen)

@@ -1,0 +1,223 @@
+import logging
+import re
+import time
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..core import alerting
+from ..core.rules import (
+    SELECT_PATTERN,
+    BurnRateRule,
+    ThresholdRule,
+    Window,
+    select_endpoints,
+    window_cutoff,
+    workbook_tiers,
+)
+from ..instrumentation import store
+from .api_monitor_receiver import SEVERITY_SELECTION
+
+_logger = logging.getLogger(__name__)
+
+#: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
+EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
+_ZERO = Window()
+
+
+class ApiMonitorRule(models.Model):
+    """An alert rule: which endpoints, what counts as a breach, who is told.
+
+    The evaluator (:meth:`_evaluate`) applies every active rule to the one-minute buckets, through the
+    decisions of ``core.rules`` and the state machine of ``core.alerting``.
+    """
+
+    _name = "api.monitor.rule"
+    _description = "API Monitoring alert rule"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10)
+    kind = fields.Selection(
+        [("threshold", "Error ratio above a threshold"), ("burn_rate", "SLO burn rate (multiwindow)")],
+        required=True, default="threshold",
+    )
+    endpoint_selection = fields.Selection(
+        [("critical", "Critical endpoints"), ("all", "All endpoints"), ("list", "Chosen endpoints"),
+         ("pattern", "Endpoints matching a pattern")],
+        string="Endpoints", required=True, default="critical",
+    )
+    endpoint_ids = fields.Many2many("api.monitor.endpoint", string="Chosen endpoints")
+    endpoint_pattern = fields.Char(help="A regular expression searched in endpoint names, e.g. ^/web/dataset/call_kw/sale\\.")
+    group_by = fields.Selection(
+        [("endpoint", "One incident per endpoint"), ("rule", "One incident for the whole selection")],
+        required=True, default="endpoint",
+    )
+    threshold = fields.Float(default=0.05, digits=(16, 4), help="Server-error ratio that breaches: 0.05 is 5%.")
+    window_minutes = fields.Integer(string="Window (minutes)", default=5)
+    min_requests = fields.Integer(default=20, help="Breaches need at least this many requests in the window.")
+    pending_minutes = fields.Float(string="Pending (minutes)", default=1.0,
+                                   help="How long a breach must last before the rule fires.")
+    keep_firing_minutes = fields.Float(string="Keep firing (minutes)", default=5.0,
+                                       help="How long a firing rule waits without a breach before it resolves.")
+    objective = fields.Float(default=0.999, digits=(16, 5), help="The SLO: share of requests without server error.")
+    page_severity = fields.Selection(SEVERITY_SELECTION, default="P1", required=True,
+                                     help="Severity of the fast-burn (page) tiers: 14.4x over 1h and 5m, 6x over 6h and 30m.")
+    ticket_severity = fields.Selection(SEVERITY_SELECTION, default="P3", required=True,
+                                       help="Severity of the slow-burn (ticket) tiers: 3x over 1d and 2h, 1x over 3d and 6h.")
+    severity = fields.Selection(SEVERITY_SELECTION, default="P1", required=True)
+    receiver_ids = fields.Many2many("api.monitor.receiver", string="Receivers")
+    runbook_url = fields.Char(string="Runbook URL")
+    dashboard_url_template = fields.Char(
+        string="Dashboard link", help="May use {endpoint}, {start} and {end} (ISO 8601, URL-encoded).")
+    logs_url_template = fields.Char(
+        string="Logs link", help="May use {endpoint}, {request_id}, {start} and {end}.")
+    alert_ids = fields.One2many("api.monitor.alert", "rule_id", readonly=True)
+    incident_ids = fields.One2many("api.monitor.incident", "rule_id", readonly=True)
+    incident_count = fields.Integer(compute="_compute_incident_count")
+
+    @api.depends("incident_ids")
+    def _compute_incident_count(self):
+        counts = dict(self.env["api.monitor.incident"]._read_group(
+            [("rule_id", "in", self.ids)], ["rule_id"], ["__count"]))
+        for rule in self:
+            rule.incident_count = counts.get(rule, 0)
+
+    # -- validation -------------------------------------------------------------------------------
+    @api.constrains("threshold", "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes",
+                    "objective", "endpoint_selection", "endpoint_pattern", "kind")
+    def _check_rule(self):
+        retention = store.load_settings(self.env.cr).retention_days
+        for rule in self:
+            if rule.kind == "threshold":
+                if not 0 < rule.threshold < 1:
+                    raise ValidationError(_("The threshold is a ratio between 0 and 1 (0.05 means 5%%); %(value)s is "
+                                            "not.", value=rule.threshold))
+                if not 1 <= rule.window_minutes <= retention * 1440:
+                    raise ValidationError(_("The window must be between 1 minute (the bucket width) and %(max)s "
+                                            "minutes (the %(days)s days of bucket retention); %(value)s is not.",
+                                            max=retention * 1440, days=retention, value=rule.window_minutes))
+            else:
+                if not 0 < rule.objective < 1:
+                    raise ValidationError(_("The objective is a ratio between 0 and 1 (0.999 means 99.9%%); "
+                                            "%(value)s is not.", value=rule.objective))
+                longest = max(t.long for t in workbook_tiers())
+                if longest > retention * 1440:
+                    raise ValidationError(_("Burn-rate rules look back 3 days: raise the bucket retention to at least "
+                                            "3 days (it is %(days)s).", days=retention))
+            if rule.min_requests < 1:
+                raise ValidationError(_("The minimum number of requests must be at least 1; %(value)s is not.",
+                                        value=rule.min_requests))
+            if rule.pending_minutes < 0 or rule.keep_firing_minutes < 0:
+                raise ValidationError(_("Pending and keep-firing times cannot be negative."))
+            if rule.endpoint_selection == SELECT_PATTERN:
+                try:
+                    re.compile(rule.endpoint_pattern or "")
+                except re.error as exc:
+                    raise ValidationError(_("The endpoint pattern %(pattern)r is not a valid regular expression: "
+                                            "%(error)s.", pattern=rule.endpoint_pattern, error=exc)) from None
+                if not rule.endpoint_pattern:
+                    raise ValidationError(_("Give the endpoint pattern, e.g. ^/web/dataset/call_kw/sale\\."))
+
+    # -- the rule as core sees it -----------------------------------------------------------------
+    def _spec(self):
+        self.ensure_one()
+        if self.kind == "threshold":
+            return ThresholdRule(self.threshold, self.window_minutes, self.min_requests, self.severity)
+        return BurnRateRule(self.objective, workbook_tiers(self.page_severity, self.ticket_severity), self.min_requests)
+
+    def _timing(self):
+        self.ensure_one()
+        return alerting.Timing(pending=self.pending_minutes * 60, keep_firing=self.keep_firing_minutes * 60)
+
+    def _window_label(self):
+        self.ensure_one()
+        return f"{self.window_minutes}m" if self.kind == "threshold" else "1h"
+
+    def _threshold_label(self):
+        self.ensure_one()
+        if self.kind == "threshold":
+            return f"{100 * self.threshold:.1f}%"
+        return f"{100 * self.objective:g}% objective"
+
+    def _groups(self, endpoints):
+        """{group key: [endpoint names]} of this rule over the known endpoints (name -> critical)."""
+        self.ensure_one()
+        names = select_endpoints(self.endpoint_selection, endpoints,
+                                 tuple(self.endpoint_ids.mapped("name")), self.endpoint_pattern)
+        if self.group_by == "endpoint":
+            return {name: [name] for name in names}
+        return {"*": names} if names else {}
+
+    # -- evaluation -------------------------------------------------------------------------------
+    @api.model
+    def _cron_evaluate(self):
+        self._evaluate()
+
+    @api.model
+    def _evaluate(self, now=None):
+        """Evaluate every active rule at ``now`` (epoch seconds); returns how many rule groups were looked at.
+
+        Holds a transaction-scoped advisory lock: a second evaluation started meanwhile (another worker or
+        host) returns at once instead of doubling alerts.
+        """
+        now = time.time() if now is None else now
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [EVALUATION_LOCK])
+        if not self.env.cr.fetchone()[0]:
+            return 0
+        rules = self.search([])
+        if not rules:
+            return 0
+        endpoints = {e["name"]: e["critical"] for e in self.env["api.monitor.endpoint"].search_read([], ["name", "critical"])}
+        windows = sorted({w for rule in rules for w in rule._spec().windows})
+        sums = self._window_sums(now, windows)
+        alerts = {(a.rule_id.id, a.group_key): a for a in self.env["api.monitor.alert"].search([("rule_id", "in", rules.ids)])}
+        wake, looked = [], 0
+        for rule in rules:
+            spec, timing = rule._spec(), rule._timing()
+            groups = rule._groups(endpoints)
+            keys = set(groups) | {key for (rule_id, key) in alerts if rule_id == rule.id}
+            for key in sorted(keys):
+                members = groups.get(key, [])
+                group_sums = {w: sum((sums.get(name, {}).get(w, _ZERO) for name in members), start=_ZERO) for w in spec.windows}
+                verdict = spec.evaluate(group_sums)
+                alert = alerts.get((rule.id, key))
+                if alert is None and not verdict.breach:
+                    continue
+                if alert is None:
+                    alert = self.env["api.monitor.alert"].create({"rule_id": rule.id, "group_key": key})
+                looked += 1
+                next_at = alert._advance(verdict, members, now, timing)
+                if next_at is not None:
+                    wake.append(next_at)
+        if wake:
+            self.env["api.monitor.alert"]._wake_evaluator_at(min(wake))
+        return looked
+
+    @api.model
+    def _window_sums(self, now, windows):
+        """{endpoint: {minutes: Window}} for every window, in one pass over the buckets."""
+        cutoffs = [store._utc(window_cutoff(now, w)) for w in windows]
+        columns = ", ".join(
+            f"COALESCE(SUM(requests) FILTER (WHERE start > %s), 0), COALESCE(SUM(server_errors) FILTER (WHERE start > %s), 0)"
+            for _w in windows
+        )
+        params = [c for cutoff in cutoffs for c in (cutoff, cutoff)]
+        self.env.cr.execute(
+            f"SELECT endpoint, {columns} FROM api_monitor_bucket WHERE start > %s AND start <= %s GROUP BY endpoint",  # noqa: S608
+            [*params, min(cutoffs), store._utc(now)],
+        )
+        result = {}
+        for row in self.env.cr.fetchall():
+            values = row[1:]
+            result[row[0]] = {w: Window(int(values[2 * i]), int(values[2 * i + 1])) for i, w in enumerate(windows)}
+        return result
+
+    def action_view_incidents(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.action_api_monitor_incident")
+        action["domain"] = [("rule_id", "=", self.id)]
+        action["context"] = {}
+        return action
+

@@ -1,0 +1,96 @@
+import pytest
+
+from core.rules import BurnRateRule, ThresholdRule, Window, window_sums, workbook_tiers
+
+NOW = 1_795_000_000.0 + 30  # 30 s into a minute
+
+
+def minutes_of(traffic):
+    """Buckets for the last len(traffic) minutes, oldest first: [(requests, errors), ...]."""
+    current = NOW // 60 * 60
+    n = len(traffic)
+    return [(current - (n - 1 - i) * 60, req, err) for i, (req, err) in enumerate(traffic)]
+
+
+def test_window_holds_the_buckets_starting_after_now_minus_its_length():
+    buckets = minutes_of([(100, 100), (10, 1), (10, 1), (10, 1), (10, 1), (10, 1)])
+    # 30 s into the current minute, the 5-minute window holds the current bucket and the 4 before it; the
+    # bucket that started 5 min 30 s ago is out of it, and in the 6-minute window.
+    assert window_sums(buckets, NOW, (5, 6, 1)) == {5: Window(50, 5), 6: Window(150, 105), 1: Window(10, 1)}
+
+
+def test_threshold_breaches_strictly_above_the_ratio():
+    rule = ThresholdRule(threshold=0.05, window=5, min_requests=20)
+    assert rule.evaluate({5: Window(100, 5)}).breach is False  # exactly 5%
+    verdict = rule.evaluate({5: Window(100, 6)})
+    assert (verdict.breach, verdict.severity, verdict.ratio) == (True, "P1", 0.06)
+    assert verdict.detail == "6.0% server errors over 5m (6/100)"
+
+
+def test_threshold_needs_min_requests_in_the_window():
+    rule = ThresholdRule(threshold=0.05, window=5, min_requests=20)
+    assert rule.evaluate({5: Window(19, 19)}).breach is False
+    assert rule.evaluate({5: Window(20, 2)}).breach is True
+    assert rule.evaluate({}).breach is False
+    assert rule.evaluate({5: Window(0, 0)}).ratio is None
+
+
+# The workbook's table for a 99.9% objective: each tier's burn factor times a 0.1% budget.
+@pytest.mark.parametrize(
+    ("long", "short", "expected_tier", "severity"),
+    [
+        (Window(1000, 15), Window(100, 2), "page 14.4x", "P1"),  # 1.5% > 1.44% on both
+        (Window(1000, 14), Window(100, 2), None, None),  # 1.4% long: below 1.44%
+        (Window(1000, 15), Window(100, 1), None, None),  # short window recovered (1.0%)
+    ],
+)
+def test_fast_burn_tier_needs_both_windows_above_14_4_times_the_budget(long, short, expected_tier, severity):
+    rule = BurnRateRule(objective=0.999, tiers=workbook_tiers()[:1])
+    verdict = rule.evaluate({60: long, 5: short})
+    assert verdict.breach is (expected_tier is not None)
+    assert verdict.severity == severity
+    if expected_tier:
+        assert verdict.detail == ("burning the 99.90% objective 14.4x too fast: 1.5% over 1h and 2.0% over 5m "
+                                  "(page 14.4x)")
+
+
+def test_each_burn_tier_uses_its_own_windows_factor_and_severity():
+    rule = BurnRateRule(objective=0.999, tiers=workbook_tiers(page="P1", ticket="P3"))
+    assert rule.windows == (5, 30, 60, 120, 360, 1440, 4320)
+    quiet = Window(100000, 0)
+    base = {w: quiet for w in rule.windows}
+    # 6x tier: 0.7% over 6h and 30m (> 0.6%), fast tier quiet
+    six = {**base, 360: Window(10000, 70), 30: Window(1000, 7)}
+    assert (rule.evaluate(six).severity, rule.evaluate(six).breach) == ("P1", True)
+    # 3x tier: 0.35% over 1d and 2h (> 0.3%): a ticket
+    three = {**base, 1440: Window(100000, 350), 120: Window(10000, 35)}
+    assert rule.evaluate(three).severity == "P3"
+    # 1x tier: 0.15% over 3d and 6h (> 0.1%)
+    one = {**base, 4320: Window(100000, 150), 360: Window(10000, 15)}
+    assert rule.evaluate(one).severity == "P3"
+    assert rule.evaluate(one).detail.endswith("(ticket 1x)")
+    # below every tier
+    assert rule.evaluate({**base, 4320: Window(100000, 90)}).breach is False
+
+
+def test_page_wins_over_ticket_when_both_breach():
+    rule = BurnRateRule(objective=0.999)
+    hot = {w: Window(10000, 200) for w in rule.windows}  # 2% everywhere: every tier breaches
+    verdict = rule.evaluate(hot)
+    assert (verdict.severity, verdict.detail.endswith("(page 14.4x)")) == ("P1", True)
+
+
+def test_burn_rate_ignores_low_traffic_below_min_requests():
+    rule = BurnRateRule(objective=0.999, min_requests=20)
+    one_of_three = {w: Window(3, 1) for w in rule.windows}
+    assert rule.evaluate(one_of_three).breach is False
+
+
+def test_endpoint_selection():
+    from core.rules import select_endpoints
+
+    known = {"/a/create": True, "/a/read": False, "/b/write": True, "unmatched": False}
+    assert select_endpoints("all", known) == ["/a/create", "/a/read", "/b/write", "unmatched"]
+    assert select_endpoints("critical", known) == ["/a/create", "/b/write"]
+    assert select_endpoints("list", known, listed=("/a/read", "/gone")) == ["/a/read"]
+    assert select_endpoints("pattern", known, pattern=r"^/a/") == ["/a/create", "/a/read"]

@@ -1,0 +1,302 @@
+"""The alerting flow on the real Odoo: rules over buckets, incidents, the outbox, and the sandbox receivers
+over real HTTP. Time is the evaluator's ``now`` argument: buckets are written for minutes in the past."""
+
+import time
+
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from ..instrumentation import store
+from ..tools.sandbox import Sandbox
+
+ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
+ENDPOINT = "/web/dataset/call_kw/res.partner/create"
+T0 = (int(time.time()) // 60 - 180) * 60  # three hours ago, on a minute
+
+
+class AlertingCase(TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = Sandbox().start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.pagerduty = cls.env.ref("api_monitor.receiver_pagerduty")
+        cls.pagerduty.write({"url": f"{cls.sandbox.url}/v2/enqueue", "routing_key": ROUTING_KEY,
+                             "webhook_secret": "whsec-for-tests", "timeout": 5})
+        cls.slack = cls.env.ref("api_monitor.receiver_slack")
+        cls.slack.write({"slack_webhook_url": f"{cls.sandbox.url}/slack/ops", "timeout": 5})
+        cls.rule = cls.env.ref("api_monitor.rule_high_error_rate")
+        cls.env["api.monitor.endpoint"].search([("critical", "=", True)]).critical = False
+        cls.endpoint = cls.env["api.monitor.endpoint"].create({"name": ENDPOINT, "critical": True})
+        cls.Incident = cls.env["api.monitor.incident"]
+
+    def setUp(self):
+        super().setUp()
+        self.sandbox.state.reset()
+
+    def traffic(self, minute, requests, errors, endpoint=ENDPOINT):
+        """Add one minute of traffic, ``minute`` minutes after T0."""
+        self.env.cr.execute(
+            """INSERT INTO api_monitor_bucket (start, endpoint, requests, server_errors, client_errors, duration_sum)
+               VALUES (%s, %s, %s, %s, 0, 0)
+               ON CONFLICT (start, endpoint) DO UPDATE SET requests = api_monitor_bucket.requests + EXCLUDED.requests,
+                 server_errors = api_monitor_bucket.server_errors + EXCLUDED.server_errors""",
+            [store._utc(T0 + minute * 60), endpoint, requests, errors],
+        )
+
+    def evaluate(self, seconds):
+        """Evaluate every rule ``seconds`` after T0, then deliver what is due."""
+        self.env["api.monitor.rule"]._evaluate(now=T0 + seconds)
+        self.deliver()
+
+    def deliver(self):
+        self.env["api.monitor.notification"]._cron_deliver()
+
+    def incidents(self):
+        return self.Incident.search([("rule_id", "=", self.rule.id)], order="id")
+
+    def pd_events(self):
+        return [(e["action"], e["dedup_key"]) for e in self.sandbox.state.snapshot()["events"]]
+
+    def healthy(self, minutes):
+        for minute in minutes:
+            self.traffic(minute, 100, 0)
+
+
+@tagged("post_install", "-at_install")
+class TestLifecycle(AlertingCase):
+    def test_trigger_acknowledge_and_recovery_reach_pagerduty_and_slack(self):
+        self.healthy(range(0, 10))
+        self.evaluate(10 * 60)
+        self.assertFalse(self.incidents())
+        # the endpoint fails: 30% server errors from minute 10 on
+        for minute in range(10, 13):
+            self.traffic(minute, 100, 30)
+        self.evaluate(10 * 60 + 20)  # breach starts: pending for one minute
+        self.assertFalse(self.incidents())
+        self.assertEqual(self.rule.alert_ids.filtered(lambda a: a.group_key == ENDPOINT).state, "pending")
+        self.evaluate(11 * 60 + 20)  # the breach has lasted the pending time: fire
+        incident = self.incidents()
+        self.assertEqual(len(incident), 1)
+        self.assertRecordValues(incident, [{"state": "triggered", "severity": "P1", "endpoint": ENDPOINT,
+                                            "window_requests": 500, "window_errors": 60}])
+        self.assertAlmostEqual(incident.current_ratio, 0.12)
+        self.assertEqual(self.pd_events(), [("trigger", incident.dedup_key)])
+        alert = self.sandbox.state.snapshot()["alerts"]
+        self.assertEqual([(a["status"], a["summary"], a["severity"]) for a in alert],
+                         [("triggered", f"[P1] 12.0% server errors on {ENDPOINT} (5m)", "critical")])
+        self.assertEqual(len(self.sandbox.state.snapshot()["slack"]), 1)
+        self.assertTrue(self.sandbox.state.snapshot()["slack"][0]["text"].startswith(f":rotating_light: P1 {incident.name}"))
+
+        responder = new_test_user(self.env, "oncall", groups="base.group_user,api_monitor.group_api_monitor_user")
+        incident.with_user(responder).action_acknowledge()
+        self.deliver()
+        self.assertRecordValues(incident, [{"state": "acknowledged", "acknowledged_by_id": responder.id}])
+        self.assertEqual(self.pd_events()[-1], ("acknowledge", incident.dedup_key))
+        self.assertEqual(self.sandbox.state.snapshot()["alerts"][0]["status"], "acknowledged")
+
+        # still breaching while acknowledged: nobody is paged again
+        self.evaluate(12 * 60 + 20)
+        self.assertEqual(len(self.pd_events()), 2)
+        # recovery: healthy minutes push the errors out of the 5-minute window; resolve after keep-firing 5 min
+        self.healthy(range(13, 30))
+        for minute in range(13, 25):
+            self.evaluate(minute * 60 + 20)
+        self.assertRecordValues(incident, [{"state": "resolved", "resolution": "recovered"}])
+        self.assertEqual(self.pd_events(), [("trigger", incident.dedup_key), ("acknowledge", incident.dedup_key),
+                                            ("resolve", incident.dedup_key)])
+        self.assertEqual(self.sandbox.state.snapshot()["alerts"][0]["status"], "resolved")
+        slack = [m["text"].splitlines()[0] for m in self.sandbox.state.snapshot()["slack"]]
+        self.assertEqual(len(slack), 3)
+        self.assertTrue(slack[1].startswith(f":eyes: {incident.name} acknowledged by"))
+        self.assertTrue(slack[2].startswith(f":white_check_mark: {incident.name} resolved"))
+        self.assertEqual(set(incident.notification_ids.mapped("state")), {"sent"})
+
+    def test_a_long_breach_opens_one_incident_and_pages_once(self):
+        for minute in range(0, 40):
+            self.traffic(minute, 50, 25)
+        for step in range(0, 80):
+            self.evaluate(2 * 60 + step * 30)
+        self.assertEqual(len(self.incidents()), 1)
+        self.assertEqual([a for a, _ in self.pd_events()], ["trigger"])
+        self.assertEqual(len(self.sandbox.state.snapshot()["alerts"]), 1)
+
+    def test_a_breach_after_resolution_opens_a_new_incident(self):
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50)
+        self.evaluate(2 * 60)
+        self.evaluate(3 * 60 + 10)
+        first = self.incidents()
+        self.assertEqual(len(first), 1)
+        first.action_resolve()
+        self.deliver()
+        self.assertEqual(first.resolution, "manual")
+        self.evaluate(3 * 60 + 30)  # still breaching: a new episode starts pending
+        self.evaluate(4 * 60 + 40)
+        incidents = self.incidents()
+        self.assertEqual(len(incidents), 2)
+        self.assertNotEqual(incidents[0].dedup_key, incidents[1].dedup_key)
+        self.assertEqual([a for a, _ in self.pd_events()], ["trigger", "resolve", "trigger"])
+
+    def test_low_traffic_below_min_requests_never_fires(self):
+        for minute in range(0, 30, 10):
+            self.traffic(minute, 1, 1)
+        for minute in range(0, 30):
+            self.evaluate(minute * 60 + 30)
+        self.assertFalse(self.incidents())
+
+    def test_evaluating_twice_at_the_same_instant_repeats_nothing(self):
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50)
+        self.evaluate(60)
+        self.evaluate(2 * 60 + 10)
+        self.evaluate(2 * 60 + 10)
+        self.env.invalidate_all()
+        self.evaluate(2 * 60 + 10)
+        self.assertEqual(len(self.incidents()), 1)
+        self.assertEqual(len(self.pd_events()), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestDelivery(AlertingCase):
+    def fire(self):
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 60)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 2 * 60 + 10)
+        return self.incidents()
+
+    def test_429_then_202_ends_with_exactly_one_pagerduty_alert_and_nothing_lost(self):
+        self.sandbox.behave("pagerduty", "429", count=1, retry_after="1")
+        incident = self.fire()
+        self.deliver()
+        trigger = incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty)
+        self.assertRecordValues(trigger, [{"state": "pending", "attempts": 1, "last_status": 429}])
+        self.assertGreater(trigger.next_attempt_at.timestamp(), 0)
+        trigger.next_attempt_at = "2000-01-01 00:00:00"  # the retry time has come
+        self.deliver()
+        self.assertRecordValues(trigger, [{"state": "sent", "attempts": 2, "last_status": 202}])
+        state = self.sandbox.state.snapshot()
+        self.assertEqual(state["attempts"]["pagerduty"], 2)
+        self.assertEqual([(a["dedup_key"], a["status"]) for a in state["alerts"]], [(incident.dedup_key, "triggered")])
+        self.assertEqual(set(incident.notification_ids.mapped("state")), {"sent"})
+
+    def test_a_resolve_never_overtakes_its_trigger(self):
+        self.sandbox.behave("pagerduty", "500", count=1)
+        incident = self.fire()
+        self.deliver()
+        incident.action_resolve()
+        self.deliver()  # the trigger waits for its retry; the resolve must wait behind it
+        pd = incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty).sorted("id")
+        self.assertEqual(pd.mapped("state"), ["pending", "pending"])
+        self.assertEqual(self.pd_events(), [])
+        pd[0].next_attempt_at = "2000-01-01 00:00:00"
+        self.deliver()
+        self.assertEqual(self.pd_events(), [("trigger", incident.dedup_key), ("resolve", incident.dedup_key)])
+
+    def test_a_400_is_final_and_shown_on_the_incident(self):
+        self.sandbox.behave("pagerduty", "400", count=1)
+        incident = self.fire()
+        self.deliver()
+        trigger = incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty)
+        self.assertRecordValues(trigger, [{"state": "failed", "attempts": 1, "last_status": 400}])
+        self.assertEqual(incident.delivery_problem, "trigger to PagerDuty (on-call) not delivered: HTTP 400: the "
+                                                    "receiver refused the event")
+        self.assertIn("refused on request of the test", trigger.response)
+        self.assertIn("not delivered", incident.message_ids[0].body)
+
+    def test_giving_up_tells_the_managers(self):
+        self.env["ir.config_parameter"].set_param("api_monitor.delivery_give_up_minutes", "0")
+        self.sandbox.behave("pagerduty", "500")
+        incident = self.fire()
+        self.deliver()
+        trigger = incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty)
+        self.assertEqual(trigger.state, "gave_up")
+        managers = self.env.ref("api_monitor.group_api_monitor_manager").users.filtered(lambda u: not u.share)
+        self.assertEqual(incident.activity_ids.user_id, managers)
+        self.assertEqual(set(incident.activity_ids.mapped("summary")), {"Page not delivered to PagerDuty (on-call)"})
+
+    def test_a_receiver_without_routing_key_fails_with_what_to_do(self):
+        self.pagerduty.routing_key = False
+        incident = self.fire()
+        self.deliver()
+        self.assertEqual(incident.delivery_problem, "trigger to PagerDuty (on-call) not delivered: PagerDuty "
+                                                    "(on-call) has no routing key: set it in Monitoring > Receivers.")
+
+    def test_outbox_never_stores_a_secret(self):
+        incident = self.fire()
+        for payload in incident.notification_ids.mapped("payload"):
+            self.assertNotIn(ROUTING_KEY, payload)
+            self.assertNotIn("/slack/ops", payload)
+
+    def test_routing_by_severity(self):
+        self.rule.severity = "P3"  # below the PagerDuty receiver's P2: Slack only
+        incident = self.fire()
+        self.assertEqual(incident.notification_ids.receiver_id, self.slack)
+
+
+@tagged("post_install", "-at_install")
+class TestRulesAndRights(AlertingCase):
+    def test_validation_messages_say_what_to_fix(self):
+        cases = [
+            ({"threshold": 5.0}, "The threshold is a ratio between 0 and 1 (0.05 means 5%); 5.0 is not."),
+            ({"window_minutes": 0}, "The window must be between 1 minute (the bucket width) and 11520 minutes "
+                                    "(the 8 days of bucket retention); 0 is not."),
+            ({"min_requests": 0}, "The minimum number of requests must be at least 1; 0 is not."),
+            ({"kind": "burn_rate", "objective": 1.5}, "The objective is a ratio between 0 and 1 (0.999 means 99.9%); "
+                                                      "1.5 is not."),
+            ({"endpoint_selection": "pattern", "endpoint_pattern": "(unclosed"},
+             "The endpoint pattern '(unclosed' is not a valid regular expression: missing ), unterminated subpattern "
+             "at position 0."),
+        ]
+        for values, message in cases:
+            with self.subTest(values=values), self.assertRaises(ValidationError) as raised:
+                self.rule.copy(values)
+            self.assertEqual(str(raised.exception), message)
+
+    def test_plain_user_reads_no_secret_and_edits_no_rule(self):
+        user = new_test_user(self.env, "viewer", groups="base.group_user,api_monitor.group_api_monitor_user")
+        receiver = self.pagerduty.with_user(user)
+        self.assertEqual(receiver.read(["name", "kind"])[0]["name"], "PagerDuty (on-call)")
+        for secret in ("routing_key", "slack_webhook_url", "webhook_secret"):
+            with self.subTest(secret=secret), self.assertRaises(AccessError):
+                receiver.read([secret])
+        with self.assertRaises(AccessError):
+            self.rule.with_user(user).write({"threshold": 0.5})
+        with self.assertRaises(AccessError):
+            self.env["api.monitor.rule"].with_user(user).create({"name": "mine"})
+        with self.assertRaises(AccessError):
+            self.pagerduty.with_user(user).write({"url": "http://127.0.0.1:1/"})
+
+    def test_routing_key_must_be_32_characters(self):
+        with self.assertRaises(ValidationError) as raised:
+            self.pagerduty.routing_key = "short"
+        self.assertEqual(str(raised.exception), "A PagerDuty routing key is 32 letters and digits; the one given for "
+                                                "PagerDuty (on-call) has 5 characters.")
+
+    def test_send_test_event_shows_the_remote_answer(self):
+        action = self.pagerduty.action_send_test_event()
+        self.assertEqual(action["params"]["type"], "success")
+        lines = self.pagerduty.last_test_result.splitlines()
+        self.assertEqual([line.split(" ", 2)[:2] for line in lines], [["trigger:", "HTTP"], ["resolve:", "HTTP"]])
+        self.assertIn('HTTP 202 {"status": "success", "message": "Event processed"', lines[0])
+        self.assertEqual([a["status"] for a in self.sandbox.state.snapshot()["alerts"]], ["resolved"])
+
+    def test_flush_with_server_errors_wakes_the_evaluator(self):
+        from ..core.recorder import Recorder
+        from ..instrumentation.runtime import RUNTIME
+
+        recorder = Recorder()
+        recorder.record("x", ENDPOINT, "POST", 200, "server_error", 0.1, now=time.time())
+        batch = recorder.take()["x"]
+        cron = self.env.ref("api_monitor.ir_cron_evaluate")
+        with store.connect(self.env.cr.dbname) as cr:
+            cr.execute("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id])
+            before = cr.fetchone()[0]
+        RUNTIME._evaluator_woken.clear()
+        RUNTIME._wake_evaluator(self.env.cr.dbname, batch)
+        RUNTIME._wake_evaluator(self.env.cr.dbname, batch)  # within the same second: no second wake-up
+        with store.connect(self.env.cr.dbname) as cr:
+            cr.execute("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id])
+            self.assertEqual(cr.fetchone()[0], before + 1)
+            cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id = %s", [cron.id])
