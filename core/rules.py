@@ -31,6 +31,9 @@ class Window:
         return Window(self.requests + other.requests, self.errors + other.errors)
 
 
+_EMPTY = Window()
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What a rule says about one group at one evaluation."""
@@ -56,11 +59,15 @@ class ThresholdRule:
         return (self.window,)
 
     def evaluate(self, sums: dict[int, Window]) -> Verdict:
-        win = sums.get(self.window, Window())
+        win = sums.get(self.window, _EMPTY)
         ratio = win.ratio
         breach = win.requests >= self.min_requests and ratio is not None and ratio > self.threshold
         detail = f"{_pct(ratio)} server errors over {self.window}m ({win.errors}/{win.requests})"
         return Verdict(breach, self.severity if breach else None, ratio, win, detail)
+
+    def may_breach(self, sums: dict[int, Window]) -> bool:
+        """False when no breach is possible (no server error in the window): lets the evaluator skip groups."""
+        return sums.get(self.window, _EMPTY).errors > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,10 @@ class BurnRateRule:
     @property
     def windows(self) -> tuple[int, ...]:
         return tuple(sorted({w for tier in self.tiers for w in (tier.long, tier.short)}))
+
+    def may_breach(self, sums: dict[int, Window]) -> bool:
+        """False when no tier can breach (no server error in any long window)."""
+        return any(sums.get(tier.long, _EMPTY).errors > 0 for tier in self.tiers)
 
     def evaluate(self, sums: dict[int, Window]) -> Verdict:
         budget = 1.0 - self.objective
@@ -156,6 +167,54 @@ def window_sums(buckets: list[tuple[float, int, int]], now: float, windows: tupl
 def window_cutoff(now: float, minutes: int) -> float:
     """The window of ``minutes`` at ``now`` holds the buckets starting after this instant (and not after now)."""
     return now - minutes * 60
+
+
+HOUR = 3600
+#: Windows at least this long are summed from hourly buckets, with minute buckets for their two ends.
+HOURLY_FROM_MINUTES = 120
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSplit:
+    """A long window cut into minute buckets at its ends and hourly buckets in between.
+
+    Minute buckets starting in ``(cutoff, first_hour)`` and in ``[last_hour, now]``, plus hourly buckets
+    starting in ``[first_hour, last_hour)``: exactly the minute buckets starting in ``(cutoff, now]``,
+    since an hourly bucket is the sum of its sixty minutes.
+    """
+
+    cutoff: float
+    first_hour: float
+    last_hour: float
+
+
+def split_window(now: float, minutes: int) -> WindowSplit:
+    cutoff = window_cutoff(now, minutes)
+    return WindowSplit(cutoff, (cutoff // HOUR + 1) * HOUR, now // HOUR * HOUR)
+
+
+def window_sums_hourly(
+    minute_buckets: list[tuple[float, int, int]],
+    hour_buckets: list[tuple[float, int, int]],
+    now: float,
+    windows: tuple[int, ...],
+) -> dict[int, Window]:
+    """:func:`window_sums` computed the way the evaluator does for long windows (the reference the SQL follows)."""
+    sums = {}
+    for minutes in windows:
+        if minutes < HOURLY_FROM_MINUTES:
+            sums[minutes] = window_sums(minute_buckets, now, (minutes,))[minutes]
+            continue
+        part = split_window(now, minutes)
+        requests = errors = 0
+        for start, n, e in minute_buckets:
+            if part.cutoff < start < part.first_hour or part.last_hour <= start <= now:
+                requests, errors = requests + n, errors + e
+        for start, n, e in hour_buckets:
+            if part.first_hour <= start < part.last_hour:
+                requests, errors = requests + n, errors + e
+        sums[minutes] = Window(requests, errors)
+    return sums
 
 
 SELECT_ALL = "all"

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import odoo.http
 
-from ..core.endpoints import CALL_KW_ROUTES, UNKNOWN, call_kw_endpoint
+from ..core.endpoints import CALL_KW_ROUTES, call_kw_endpoint
 from .context import current
 
 _MARK = "_api_monitor_original"
+
+
+def model_method_known(registry, model: str, method: str) -> bool:
+    """Whether ``registry`` has ``model`` and, when ``method`` is given, a public callable of that name."""
+    if registry is None or model not in registry:
+        return False
+    return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
 
 
 def name_call_kw(ctx, request) -> None:
@@ -29,13 +36,9 @@ def name_call_kw(ctx, request) -> None:
     if not isinstance(params, dict):
         params = {}
     registry = getattr(request, "registry", None)
-
-    def is_known(model, method):
-        if registry is None or model not in registry:
-            return False
-        return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
-
-    ctx.endpoint = call_kw_endpoint(ctx.route, params.get("model"), params.get("method"), is_known)
+    ctx.endpoint = call_kw_endpoint(
+        ctx.route, params.get("model"), params.get("method"), lambda m, f: model_method_known(registry, m, f)
+    )
 
 
 def _wrap(original):
@@ -57,4 +60,3 @@ def install() -> None:
             cls.handle_error = _wrap(method)
 
 
-__all__ = ["UNKNOWN", "install", "name_call_kw"]

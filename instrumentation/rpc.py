@@ -14,6 +14,7 @@ from odoo.modules.registry import Registry
 
 from ..core.endpoints import rpc_endpoint
 from .context import current
+from .dispatch import model_method_known
 
 #: route template -> the entry prefix of the endpoint name
 RPC_ROUTES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/<service>": "/xmlrpc"}
@@ -26,10 +27,7 @@ def _known_for(db: object):
         if model is None:
             service, _, function = method.partition(".")
             return hasattr(_SERVICES.get(service), f"exp_{function}")
-        registry = Registry.registries.get(db) if isinstance(db, str) else None
-        if registry is None or model not in registry:
-            return False
-        return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
+        return model_method_known(Registry.registries.get(db) if isinstance(db, str) else None, model, method)
 
     return is_known
 

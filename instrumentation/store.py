@@ -19,6 +19,7 @@ from ..core import settings as settings_mod
 from ..core.endpoints import OTHER, UNMATCHED
 from ..core.exposition import Snapshot
 from ..core.recorder import LATENCY_BOUNDS, Batch
+from ..core.rules import HOUR
 from ..core.settings import Settings
 
 #: Server-error samples kept per endpoint; older ones are deleted as new ones arrive.
@@ -43,6 +44,14 @@ RAW_TABLES = {
             endpoint varchar PRIMARY KEY,
             counts bigint[] NOT NULL,
             total double precision NOT NULL DEFAULT 0
+        )""",
+    "api_monitor_bucket_hour": """
+        CREATE TABLE IF NOT EXISTS api_monitor_bucket_hour (
+            start timestamp NOT NULL,
+            endpoint varchar NOT NULL,
+            requests bigint NOT NULL DEFAULT 0,
+            server_errors bigint NOT NULL DEFAULT 0,
+            PRIMARY KEY (start, endpoint)
         )""",
     "api_monitor_stat": """
         CREATE TABLE IF NOT EXISTS api_monitor_stat (
@@ -137,6 +146,21 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
                 for (start, endpoint), b in batch.buckets.items()
             ),
         )
+    if batch.buckets:
+        # hourly sums of the same requests, for the long windows of burn-rate rules
+        hours: dict[tuple[int, str], list[int]] = {}
+        for (start, endpoint), b in batch.buckets.items():
+            total = hours.setdefault((start // HOUR * HOUR, endpoint), [0, 0])
+            total[0] += b.requests
+            total[1] += b.server_errors
+        execute_values(
+            cr._obj,
+            """INSERT INTO api_monitor_bucket_hour (start, endpoint, requests, server_errors) VALUES %s
+               ON CONFLICT (start, endpoint) DO UPDATE SET
+                 requests = api_monitor_bucket_hour.requests + EXCLUDED.requests,
+                 server_errors = api_monitor_bucket_hour.server_errors + EXCLUDED.server_errors""",
+            sorted((_utc(start), endpoint, n, e) for (start, endpoint), (n, e) in hours.items()),
+        )
     samples = [sample for samples in batch.failures.values() for sample in samples]
     if samples:
         execute_values(
@@ -189,6 +213,7 @@ def prune(cr, retention_days: int, now: float | None = None) -> tuple[int, int]:
     cutoff = _utc(now - retention_days * 86400)
     cr.execute("DELETE FROM api_monitor_bucket WHERE start < %s", [cutoff])
     buckets = cr.rowcount
+    cr.execute("DELETE FROM api_monitor_bucket_hour WHERE start < %s", [_utc(now - retention_days * 86400 - HOUR)])
     cr.execute("DELETE FROM api_monitor_failure WHERE occurred_at < %s", [cutoff])
     return buckets, cr.rowcount
 

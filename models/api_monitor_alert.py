@@ -56,11 +56,21 @@ class ApiMonitorAlert(models.Model):
         if any(self[key] != value for key, value in values.items()):
             self.write(values)
 
-    def _advance(self, verdict, members, now, timing):
-        """Apply one evaluation's verdict; returns when the state would change by itself (epoch) or None."""
+    def _advance(self, verdict, members, now, timing, updates):
+        """Apply one evaluation's verdict; returns when the state would change by itself (epoch) or None.
+
+        A firing alert that keeps breaching only moves its ``last_breach_at`` and its incident's figures:
+        those go into ``updates`` (an :class:`EvaluationUpdates`) and are written in bulk at the end of the
+        evaluation. Transitions are written at once.
+        """
         self.ensure_one()
-        state, events = alerting.step(self._core_state(), verdict.breach, verdict.severity, now, timing)
-        self._store(state)
+        previous = self._core_state()
+        state, events = alerting.step(previous, verdict.breach, verdict.severity, now, timing)
+        if not events and previous.state == state.state == alerting.FIRING and previous.severity == state.severity:
+            if state.last_breach_at != previous.last_breach_at:
+                updates.alerts.append((self.id, to_datetime(state.last_breach_at)))
+        else:
+            self._store(state)
         Incident = self.env["api.monitor.incident"]
         for event in events:
             if event == alerting.FIRE:
@@ -71,7 +81,10 @@ class ApiMonitorAlert(models.Model):
                 self.incident_id._observe(verdict)
                 self.incident_id._resolve("recovered", now=now)
         if state.state == alerting.FIRING and self.incident_id and self.incident_id.state != "resolved":
-            self.incident_id._observe(verdict)
+            if events:
+                self.incident_id._observe(verdict)
+            else:
+                updates.observe(self.incident_id, verdict)
         return alerting.next_evaluation(state, timing)
 
     @api.model
@@ -83,3 +96,38 @@ class ApiMonitorAlert(models.Model):
         cron.sudo()._trigger(at=to_datetime(max(at, time.time())))
         dbname = self.env.cr.dbname
         self.env.cr.postcommit.add(lambda: wake.wake_at(dbname, "evaluate", at))
+
+
+class EvaluationUpdates:
+    """The steady-state writes of one evaluation, applied in two SQL statements instead of one ORM write
+    per firing group (100 rules over 2,000 endpoints can keep thousands of groups firing)."""
+
+    def __init__(self):
+        self.alerts = []  # (alert id, last_breach_at)
+        self.incidents = []  # (incident id, current ratio, peak ratio, requests, errors, detail)
+
+    def observe(self, incident, verdict):
+        ratio = verdict.ratio or 0.0
+        values = (ratio, max(ratio, incident.peak_ratio), verdict.window.requests, verdict.window.errors,
+                  verdict.detail or incident.detail or "")
+        if values != (incident.current_ratio, incident.peak_ratio, incident.window_requests,
+                      incident.window_errors, incident.detail or ""):
+            self.incidents.append((incident.id, *values))
+
+    def apply(self, env):
+        from psycopg2.extras import execute_values
+
+        cr = env.cr
+        if self.alerts:
+            execute_values(cr._obj, """UPDATE api_monitor_alert AS a SET last_breach_at = v.at, write_date = now() AT TIME ZONE 'UTC'
+                                       FROM (VALUES %s) AS v(id, at) WHERE a.id = v.id""",
+                           self.alerts, template="(%s, %s::timestamp)")
+            env["api.monitor.alert"].invalidate_model(["last_breach_at"])
+        if self.incidents:
+            execute_values(cr._obj, """UPDATE api_monitor_incident AS i SET current_ratio = v.ratio, peak_ratio = v.peak,
+                                         window_requests = v.requests, window_errors = v.errors, detail = v.detail,
+                                         write_date = now() AT TIME ZONE 'UTC'
+                                       FROM (VALUES %s) AS v(id, ratio, peak, requests, errors, detail)
+                                       WHERE i.id = v.id""", self.incidents)
+            env["api.monitor.incident"].invalidate_model(
+                ["current_ratio", "peak_ratio", "window_requests", "window_errors", "detail"])

@@ -11,11 +11,14 @@ from ..core.rules import (
     BurnRateRule,
     ThresholdRule,
     Window,
+    HOURLY_FROM_MINUTES,
     select_endpoints,
+    split_window,
     window_cutoff,
     workbook_tiers,
 )
 from ..instrumentation import store
+from .api_monitor_alert import EvaluationUpdates
 from .api_monitor_receiver import SEVERITY_SELECTION
 
 _logger = logging.getLogger(__name__)
@@ -23,6 +26,7 @@ _logger = logging.getLogger(__name__)
 #: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
 EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
 _ZERO = Window()
+_NO_SUMS: dict = {}
 
 
 class ApiMonitorRule(models.Model):
@@ -173,46 +177,94 @@ class ApiMonitorRule(models.Model):
         windows = sorted({w for rule in rules for w in rule._spec().windows})
         sums = self._window_sums(now, windows)
         alerts = {(a.rule_id.id, a.group_key): a for a in self.env["api.monitor.alert"].search([("rule_id", "in", rules.ids)])}
+        keys_with_state = {}
+        for rule_id, key in alerts:
+            keys_with_state.setdefault(rule_id, set()).add(key)
+        selections = {}  # rules with the same endpoint selection share one look-up
         wake, looked = [], 0
+        updates = EvaluationUpdates()
         for rule in rules:
             spec, timing = rule._spec(), rule._timing()
-            groups = rule._groups(endpoints)
-            keys = set(groups) | {key for (rule_id, key) in alerts if rule_id == rule.id}
+            selection = (rule.endpoint_selection, rule.group_by, tuple(rule.endpoint_ids.ids), rule.endpoint_pattern)
+            if selection not in selections:
+                selections[selection] = rule._groups(endpoints)
+            groups = selections[selection]
+            keys = set(groups) | keys_with_state.get(rule.id, set())
             for key in sorted(keys):
                 members = groups.get(key, [])
-                group_sums = {w: sum((sums.get(name, {}).get(w, _ZERO) for name in members), start=_ZERO) for w in spec.windows}
-                verdict = spec.evaluate(group_sums)
+                if len(members) == 1:
+                    group_sums = sums.get(members[0], _NO_SUMS)
+                else:
+                    group_sums = {w: sum((sums.get(name, _NO_SUMS).get(w, _ZERO) for name in members), start=_ZERO)
+                                  for w in spec.windows}
                 alert = alerts.get((rule.id, key))
+                if alert is None and not spec.may_breach(group_sums):
+                    continue  # no state, and no server error that could start one
+                verdict = spec.evaluate(group_sums)
                 if alert is None and not verdict.breach:
                     continue
                 if alert is None:
                     alert = self.env["api.monitor.alert"].create({"rule_id": rule.id, "group_key": key})
                 looked += 1
-                next_at = alert._advance(verdict, members, now, timing)
+                next_at = alert._advance(verdict, members, now, timing, updates)
                 if next_at is not None:
                     wake.append(next_at)
+        updates.apply(self.env)
         if wake:
             self.env["api.monitor.alert"]._wake_evaluator_at(min(wake))
         return looked
 
     @api.model
     def _window_sums(self, now, windows):
-        """{endpoint: {minutes: Window}} for every window, in one pass over the buckets."""
-        cutoffs = [store._utc(window_cutoff(now, w)) for w in windows]
-        columns = ", ".join(
-            f"COALESCE(SUM(requests) FILTER (WHERE start > %s), 0), COALESCE(SUM(server_errors) FILTER (WHERE start > %s), 0)"
-            for _w in windows
-        )
-        params = [c for cutoff in cutoffs for c in (cutoff, cutoff)]
-        self.env.cr.execute(
-            f"SELECT endpoint, {columns} FROM api_monitor_bucket WHERE start > %s AND start <= %s GROUP BY endpoint",  # noqa: S608
-            [*params, min(cutoffs), store._utc(now)],
-        )
+        """{endpoint: {minutes: Window}} for every window, as ``core.rules.window_sums_hourly`` defines them.
+
+        Short windows sum minute buckets; long ones sum hourly buckets plus the minute buckets of their two
+        ends, so a 3-day window reads about 190 rows per endpoint instead of 4,320.
+        """
+        short = [w for w in windows if w < HOURLY_FROM_MINUTES]
+        long = {w: split_window(now, w) for w in windows if w >= HOURLY_FROM_MINUTES}
+        utc = store._utc
+        minute_columns, minute_params, ranges, range_params = [], [], [], []
+        for w in short:
+            minute_columns.append("start > %s")
+            minute_params.append(utc(window_cutoff(now, w)))
+        for part in long.values():
+            minute_columns.append("((start > %s AND start < %s) OR start >= %s)")
+            minute_params += [utc(part.cutoff), utc(part.first_hour), utc(part.last_hour)]
+            ranges.append("(start > %s AND start < %s)")
+            range_params += [utc(part.cutoff), utc(part.first_hour)]
+        if short:
+            ranges.append("start > %s")
+            range_params.append(utc(window_cutoff(now, max(short))))
+        if long:
+            ranges.append("start >= %s")
+            range_params.append(utc(min(part.last_hour for part in long.values())))
         result = {}
-        for row in self.env.cr.fetchall():
-            values = row[1:]
-            result[row[0]] = {w: Window(int(values[2 * i]), int(values[2 * i + 1])) for i, w in enumerate(windows)}
+        self._sum_by_endpoint(
+            "api_monitor_bucket", minute_columns, minute_params,
+            f"({' OR '.join(ranges)}) AND start <= %s", [*range_params, utc(now)], [*short, *long], result)
+        if long:
+            self._sum_by_endpoint(
+                "api_monitor_bucket_hour", ["start >= %s AND start < %s"] * len(long),
+                [p for part in long.values() for p in (utc(part.first_hour), utc(part.last_hour))],
+                "start >= %s AND start < %s",
+                [utc(min(part.first_hour for part in long.values())), utc(max(part.last_hour for part in long.values()))],
+                list(long), result)
         return result
+
+    @api.model
+    def _sum_by_endpoint(self, table, conditions, params, where, where_params, windows, result):
+        columns = ", ".join(
+            f"COALESCE(SUM(requests) FILTER (WHERE {c}), 0), COALESCE(SUM(server_errors) FILTER (WHERE {c}), 0)"
+            for c in conditions)
+        doubled = [p for i in range(len(conditions)) for p in _params_of(conditions, params, i) * 2]
+        self.env.cr.execute(
+            f"SELECT endpoint, {columns} FROM {table} WHERE {where} GROUP BY endpoint",  # noqa: S608 - fixed names
+            [*doubled, *where_params])
+        for row in self.env.cr.fetchall():
+            sums = result.setdefault(row[0], {})
+            for i, w in enumerate(windows):
+                sums[w] = sums.get(w, _ZERO) + Window(int(row[1 + 2 * i]), int(row[2 + 2 * i]))
 
     def action_view_incidents(self):
         self.ensure_one()
@@ -221,3 +273,9 @@ class ApiMonitorRule(models.Model):
         action["context"] = {}
         return action
 
+
+
+def _params_of(conditions, params, index):
+    """The parameters of the ``index``-th condition (conditions hold a varying number of placeholders)."""
+    offset = sum(c.count("%s") for c in conditions[:index])
+    return params[offset:offset + conditions[index].count("%s")]

@@ -7,6 +7,21 @@ from odoo.tests import HttpCase
 
 from ..instrumentation import store
 from ..instrumentation.runtime import RUNTIME
+from ..tools.sandbox import Sandbox
+
+ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
+WEBHOOK_SECRET = "whsec-for-tests"
+
+
+def start_sandbox_receivers(cls):
+    """Start the sandbox for a test class and point the shipped PagerDuty and Slack receivers at it."""
+    cls.sandbox = Sandbox().start()
+    cls.addClassCleanup(cls.sandbox.stop)
+    cls.pagerduty = cls.env.ref("api_monitor.receiver_pagerduty")
+    cls.pagerduty.write({"url": f"{cls.sandbox.url}/v2/enqueue", "routing_key": ROUTING_KEY,
+                         "webhook_secret": WEBHOOK_SECRET, "timeout": 5})
+    cls.slack = cls.env.ref("api_monitor.receiver_slack")
+    cls.slack.write({"slack_webhook_url": f"{cls.sandbox.url}/slack/ops", "timeout": 5})
 
 
 class FailingRoutes(http.Controller):

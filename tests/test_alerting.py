@@ -6,10 +6,10 @@ import time
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..core.recorder import Batch, TimeBucket
 from ..instrumentation import store
-from ..tools.sandbox import Sandbox
+from .common import ROUTING_KEY, start_sandbox_receivers
 
-ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 ENDPOINT = "/web/dataset/call_kw/res.partner/create"
 T0 = (int(time.time()) // 60 - 180) * 60  # three hours ago, on a minute
 
@@ -18,13 +18,7 @@ class AlertingCase(TransactionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = Sandbox().start()
-        cls.addClassCleanup(cls.sandbox.stop)
-        cls.pagerduty = cls.env.ref("api_monitor.receiver_pagerduty")
-        cls.pagerduty.write({"url": f"{cls.sandbox.url}/v2/enqueue", "routing_key": ROUTING_KEY,
-                             "webhook_secret": "whsec-for-tests", "timeout": 5})
-        cls.slack = cls.env.ref("api_monitor.receiver_slack")
-        cls.slack.write({"slack_webhook_url": f"{cls.sandbox.url}/slack/ops", "timeout": 5})
+        start_sandbox_receivers(cls)
         cls.rule = cls.env.ref("api_monitor.rule_high_error_rate")
         cls.env["api.monitor.endpoint"].search([("critical", "=", True)]).critical = False
         cls.endpoint = cls.env["api.monitor.endpoint"].create({"name": ENDPOINT, "critical": True})
@@ -35,14 +29,9 @@ class AlertingCase(TransactionCase):
         self.sandbox.state.reset()
 
     def traffic(self, minute, requests, errors, endpoint=ENDPOINT):
-        """Add one minute of traffic, ``minute`` minutes after T0."""
-        self.env.cr.execute(
-            """INSERT INTO api_monitor_bucket (start, endpoint, requests, server_errors, client_errors, duration_sum)
-               VALUES (%s, %s, %s, %s, 0, 0)
-               ON CONFLICT (start, endpoint) DO UPDATE SET requests = api_monitor_bucket.requests + EXCLUDED.requests,
-                 server_errors = api_monitor_bucket.server_errors + EXCLUDED.server_errors""",
-            [store._utc(T0 + minute * 60), endpoint, requests, errors],
-        )
+        """Add one minute of traffic, ``minute`` minutes after T0, as a flush would write it."""
+        bucket = TimeBucket(requests=requests, server_errors=errors)
+        store.write_batch(self.env.cr, Batch(buckets={(T0 + minute * 60, endpoint): bucket}))
 
     def evaluate(self, seconds):
         """Evaluate every rule ``seconds`` after T0, then deliver what is due."""
@@ -300,3 +289,36 @@ class TestRulesAndRights(AlertingCase):
             cr.execute("SELECT count(*) FROM ir_cron_trigger WHERE cron_id = %s", [cron.id])
             self.assertEqual(cr.fetchone()[0], before + 1)
             cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id = %s", [cron.id])
+
+
+@tagged("post_install", "-at_install")
+class TestWindowSums(AlertingCase):
+    def test_sql_window_sums_equal_the_core_definition_for_short_and_long_windows(self):
+        import random
+
+        from ..core.rules import window_sums
+
+        rng = random.Random(5)
+        minutes = {e: [(T0 - m * 60, rng.randrange(40), rng.randrange(3)) for m in range(3 * 1440 + 90)]
+                   for e in ("/t/sum/a", "/t/sum/b")}
+        buckets = {(start, e): TimeBucket(requests=n, server_errors=err)
+                   for e, rows in minutes.items() for start, n, err in rows}
+        store.write_batch(self.env.cr, Batch(buckets=buckets))
+        windows = (5, 60, 120, 360, 1440, 4320)
+        for offset in (0, 59, 61, 1799, 3599, 3600):
+            now = T0 + offset
+            sums = self.env["api.monitor.rule"]._window_sums(now, windows)
+            for endpoint, rows in minutes.items():
+                self.assertEqual(sums[endpoint], window_sums(rows, now, windows), (endpoint, offset))
+
+    def test_burn_rate_rule_pages_on_the_fast_tier(self):
+        burn = self.env.ref("api_monitor.rule_slo_burn_rate")
+        burn.active = True
+        self.rule.active = False
+        for minute in range(-120, 1):
+            self.traffic(minute, 100, 2)  # 2% errors: above 14.4 x 0.1% over 1 h and 5 min
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 30)
+        incident = self.Incident.search([("rule_id", "=", burn.id)])
+        self.assertRecordValues(incident, [{"severity": "P1", "state": "triggered"}])
+        self.assertEqual(incident.detail, "burning the 99.90% objective 14.4x too fast: 2.0% over 1h and 2.0% over 5m "
+                                          "(page 14.4x)")

@@ -5,10 +5,9 @@ import json
 from odoo.tests import HttpCase, tagged
 
 from ..core.signature import sign
-from ..tools.sandbox import Sandbox
-from .test_alerting import ENDPOINT, ROUTING_KEY, T0
-
-SECRET = "whsec-for-tests"
+from .common import WEBHOOK_SECRET as SECRET
+from .common import start_sandbox_receivers
+from .test_alerting import ENDPOINT
 
 
 @tagged("post_install", "-at_install")
@@ -16,18 +15,14 @@ class TestPagerDutyWebhook(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = Sandbox().start()
-        cls.addClassCleanup(cls.sandbox.stop)
-        cls.pagerduty = cls.env.ref("api_monitor.receiver_pagerduty")
-        cls.pagerduty.write({"url": f"{cls.sandbox.url}/v2/enqueue", "routing_key": ROUTING_KEY, "webhook_secret": SECRET})
-        cls.env.ref("api_monitor.receiver_slack").slack_webhook_url = f"{cls.sandbox.url}/slack/ops"
+        start_sandbox_receivers(cls)
         alert = cls.env["api.monitor.alert"].create({"rule_id": cls.env.ref("api_monitor.rule_high_error_rate").id,
                                                      "group_key": ENDPOINT, "state": "firing"})
         cls.incident = cls.env["api.monitor.incident"].create({
             "rule_id": alert.rule_id.id, "alert_id": alert.id, "endpoint": ENDPOINT, "severity": "P1",
             "triggered_at": "2026-11-23 10:00:00"})
         alert.incident_id = cls.incident
-        cls.incident._notify("trigger", cls.pagerduty | cls.env.ref("api_monitor.receiver_slack"))
+        cls.incident._notify("trigger", cls.pagerduty | cls.slack)
         cls.env["api.monitor.notification"]._cron_deliver()
 
     def post(self, event_type, signature=None, key=None, receiver=None):

@@ -256,7 +256,8 @@ class Sandbox:
     def __init__(self, port: int = 0) -> None:
         self.server = _Server(("127.0.0.1", port), _Handler)
         self.server.state = SandboxState()
-        self.thread = threading.Thread(target=self.server.serve_forever, name="sandbox", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="sandbox", daemon=True)
 
     @property
     def url(self) -> str:

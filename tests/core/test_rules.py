@@ -94,3 +94,23 @@ def test_endpoint_selection():
     assert select_endpoints("critical", known) == ["/a/create", "/b/write"]
     assert select_endpoints("list", known, listed=("/a/read", "/gone")) == ["/a/read"]
     assert select_endpoints("pattern", known, pattern=r"^/a/") == ["/a/create", "/a/read"]
+
+
+def test_long_windows_from_hourly_buckets_equal_the_minute_sums():
+    import random
+
+    from core.rules import HOUR, window_sums_hourly
+
+    rng = random.Random(11)
+    end = 1_795_000_000 // 60 * 60
+    minutes = [(end - m * 60, rng.randrange(50), rng.randrange(3)) for m in range(4 * 1440)]
+    hours = {}
+    for start, n, e in minutes:
+        hour = start // HOUR * HOUR
+        total = hours.get(hour, (0, 0))
+        hours[hour] = (total[0] + n, total[1] + e)
+    hourly = [(start, n, e) for start, (n, e) in hours.items()]
+    windows = (5, 60, 120, 360, 1440, 4320)
+    for offset in (0, 1, 59, 60, 61, 1799, 3599, 3600):  # instants around minute and hour boundaries
+        now = end + offset
+        assert window_sums_hourly(minutes, hourly, now, windows) == window_sums(minutes, now, windows), offset
