@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export ODOO_PATH ?= /opt/odoo
 
-.PHONY: demo test test-core test-odoo bench lint
+.PHONY: demo test test-core test-odoo bench
 
 demo:
 	$(PYTHON) -m tools.demo
@@ -18,4 +18,6 @@ test-odoo:
 bench:
 	$(PYTHON) -m bench.hot_path
 	$(PYTHON) -m bench.metrics_render
+	$(PYTHON) -m bench.evaluator
+	$(PYTHON) -m bench.time_to_page
 	$(PYTHON) -m bench.wrk_overhead
