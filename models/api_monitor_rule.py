@@ -266,6 +266,50 @@ class ApiMonitorRule(models.Model):
             for i, w in enumerate(windows):
                 sums[w] = sums.get(w, _ZERO) + Window(int(row[1 + 2 * i]), int(row[2 + 2 * i]))
 
+    # -- export to Prometheus and Alertmanager ---------------------------------------------------
+    def _export_spec(self, endpoints):
+        from ..core.export import RuleExport
+
+        self.ensure_one()
+        names = select_endpoints(self.endpoint_selection, endpoints, tuple(self.endpoint_ids.mapped("name")),
+                                 self.endpoint_pattern) if self.endpoint_selection in ("critical", "list") else ()
+        return RuleExport(
+            name=self.name, kind=self.kind, selection=self.endpoint_selection, endpoints=tuple(names),
+            pattern=self.endpoint_pattern or "", group_by=self.group_by, threshold=self.threshold,
+            window_minutes=self.window_minutes, min_requests=self.min_requests, pending_minutes=self.pending_minutes,
+            keep_firing_minutes=self.keep_firing_minutes, severity=self.severity, objective=self.objective,
+            page_severity=self.page_severity, ticket_severity=self.ticket_severity, runbook_url=self.runbook_url or "",
+        )
+
+    @api.model
+    def export_files(self):
+        """The Prometheus rule file and the Alertmanager configuration of every active rule, by file name.
+
+        Callable over XML-RPC by managers (``tools/export.py``), so the export works without the web client.
+        """
+        from ..core.export import alertmanager_config, prometheus_rules
+
+        self.check_access("write")
+        endpoints = {e["name"]: e["critical"] for e in self.env["api.monitor.endpoint"].search_read([], ["name", "critical"])}
+        specs = [rule._export_spec(endpoints) for rule in self.search([])]
+        return {"api_monitor_rules.yml": prometheus_rules(specs), "alertmanager.yml": alertmanager_config()}
+
+    def action_export_prometheus(self):
+        """Download both files as a zip (the button on the rules list)."""
+        import base64
+        import io
+        import zipfile
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, text in self.export_files().items():
+                archive.writestr(name, text)
+        attachment = self.env["ir.attachment"].create({
+            "name": "api_monitor_prometheus.zip", "datas": base64.b64encode(buffer.getvalue()),
+            "mimetype": "application/zip", "res_model": self._name,
+        })
+        return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}
+
     def action_view_incidents(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.action_api_monitor_incident")
