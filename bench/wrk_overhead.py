@@ -11,6 +11,7 @@ also runs wrk the noise is of the same order as the targets.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import statistics
@@ -49,15 +50,35 @@ def login(url: str, db: str) -> str:
     return next(c.value for c in jar if c.name == "session_id")
 
 
-def wrk(url: str, script: Path) -> tuple[float, float]:
+def server_cpu_seconds(db: str) -> float:
+    """User + system CPU seconds of every process of the Odoo serving ``db`` (master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if f"--db-filter=^{db}$".encode() not in cmdline:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:
+            continue
+    return total
+
+
+def wrk(url: str, script: Path, db: str) -> tuple[float, float, float]:
+    """(requests per second, p99 ms, server CPU ms per request) of one wrk run."""
+    cpu_before = server_cpu_seconds(db)
     out = subprocess.run(["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu_seconds(db) - cpu_before
+    done = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     value, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
     p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
     if re.search(r"Non-2xx or 3xx responses", out):
         raise RuntimeError(f"wrk saw errors on {url}:\n{out}")
-    return rps, p99_ms
+    return rps, p99_ms, 1000 * cpu / done
 
 
 def main() -> int:
@@ -98,8 +119,8 @@ def main() -> int:
                         for scenario, (path, body, authenticated) in scenarios.items():
                             script = lua_script(work / f"{db}-{abs(hash(scenario))}.lua", body,
                                                 cookies[label] if authenticated else None)
-                            wrk(url + path, script)  # warm-up run, not counted
-                            results[(scenario, label)].append(wrk(url + path, script))
+                            wrk(url + path, script, db)  # warm-up run, not counted
+                            results[(scenario, label)].append(wrk(url + path, script, db))
                 print(f"round {round_ + 1}/{ROUNDS} done", file=sys.stderr, flush=True)
     finally:
         odoo.cleanup()
@@ -108,21 +129,24 @@ def main() -> int:
         plain = results[(scenario, "without addon")]
         monitored = results[(scenario, "with addon")]
         # paired by round: both configurations ran back to back, so slow drifts of the machine cancel
-        loss = [100 * (a - b) / a for (a, _), (b, _) in zip(plain, monitored)]
-        p99 = [b - a for (_, a), (_, b) in zip(plain, monitored)]
+        loss = [100 * (a - b) / a for (a, _, _), (b, _, _) in zip(plain, monitored)]
+        p99 = [b - a for (_, a, _), (_, b, _) in zip(plain, monitored)]
+        cpu_plain = statistics.median(c for _, _, c in plain)
+        cpu_mon = statistics.median(c for _, _, c in monitored)
         loss_mean, loss_ci = statistics.mean(loss), 1.96 * statistics.stdev(loss) / len(loss) ** 0.5
         p99_mean, p99_ci = statistics.mean(p99), 1.96 * statistics.stdev(p99) / len(p99) ** 0.5
-        noise = 100 * spread([r for r, _ in plain])
+        noise = 100 * spread([r for r, _, _ in plain])
         if loss_mean + loss_ci <= 1.0 and p99_mean + p99_ci <= 1.0:
             verdict = "met"
         elif loss_mean - loss_ci > 1.0 or p99_mean - p99_ci > 1.0:
             verdict = "MISSED"
         else:
             verdict = "not resolved: noise"
-        rows.append([scenario, statistics.median(r for r, _ in plain), statistics.median(r for r, _ in monitored),
+        rows.append([scenario, statistics.median(r for r, _, _ in plain), statistics.median(r for r, _, _ in monitored),
                      f"{loss_mean:+.2f}% +/- {loss_ci:.2f}", f"{noise:.1f}%",
-                     statistics.median(p for _, p in plain), statistics.median(p for _, p in monitored),
-                     f"{p99_mean:+.2f} +/- {p99_ci:.2f}", verdict])
+                     statistics.median(p for _, p, _ in plain), statistics.median(p for _, p, _ in monitored),
+                     f"{p99_mean:+.2f} +/- {p99_ci:.2f}", f"{cpu_plain:.3f} / {cpu_mon:.3f}",
+                     f"{100 * (cpu_mon - cpu_plain) / cpu_plain:+.1f}%", verdict])
     print(f"Odoo 18 under wrk (-t1 -c{CONNECTIONS}, {DURATION} per run, {ROUNDS} rounds, a fresh server per run, "
           "configurations alternating), --workers 2, on this 2-core machine that also runs wrk and PostgreSQL")
     print(table(["scenario", "req/s without", "req/s with", "throughput loss (paired, 95% CI)",
@@ -131,7 +155,7 @@ def main() -> int:
     print("per round, req/s without | with:")
     for scenario in scenarios:
         pairs = zip(results[(scenario, "without addon")], results[(scenario, "with addon")])
-        print(f"  {scenario}: " + ", ".join(f"{a:.0f}|{b:.0f}" for (a, _), (b, _) in pairs))
+        print(f"  {scenario}: " + ", ".join(f"{a:.0f}|{b:.0f}" for (a, _, _), (b, _, _) in pairs))
     return 0
 
 

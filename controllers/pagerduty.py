@@ -1,12 +1,10 @@
 import json
-import logging
 
 from odoo import SUPERUSER_ID, http
 from odoo.http import Response, request
 
 from ..core.signature import verify
 
-_logger = logging.getLogger(__name__)
 HANDLED = ("incident.acknowledged", "incident.resolved")
 
 

@@ -52,7 +52,6 @@ class _SnapshotCollector:
         self.per_endpoint = per_endpoint
 
     def collect(self) -> Iterator[Metric]:
-        snap = self.snapshot
         if self.per_endpoint:
             yield from self._per_endpoint()
         yield from self._self_metrics()

@@ -7,6 +7,7 @@ Every integration turns one :class:`IncidentEvent` into an HTTP request body; on
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 from dataclasses import dataclass, field
@@ -149,8 +150,6 @@ def encode(body: dict | list) -> bytes:
 
 
 def _now_iso() -> str:
-    import datetime
-
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

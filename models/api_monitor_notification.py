@@ -1,5 +1,4 @@
 import json
-import logging
 import threading
 import time
 
@@ -10,7 +9,6 @@ from ..core import notify
 from ..instrumentation import wake
 from .api_monitor_alert import to_datetime, to_epoch
 
-_logger = logging.getLogger(__name__)
 PARAM_GIVE_UP_MINUTES = "api_monitor.delivery_give_up_minutes"
 
 

@@ -1,11 +1,14 @@
-import logging
+import base64
+import io
 import re
 import time
+import zipfile
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..core import alerting
+from ..core.export import RuleExport, alertmanager_config, prometheus_rules
 from ..core.rules import (
     SELECT_PATTERN,
     BurnRateRule,
@@ -21,7 +24,6 @@ from ..instrumentation import store
 from .api_monitor_alert import EvaluationUpdates
 from .api_monitor_receiver import SEVERITY_SELECTION
 
-_logger = logging.getLogger(__name__)
 
 #: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
 EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
@@ -268,8 +270,6 @@ class ApiMonitorRule(models.Model):
 
     # -- export to Prometheus and Alertmanager ---------------------------------------------------
     def _export_spec(self, endpoints):
-        from ..core.export import RuleExport
-
         self.ensure_one()
         names = select_endpoints(self.endpoint_selection, endpoints, tuple(self.endpoint_ids.mapped("name")),
                                  self.endpoint_pattern) if self.endpoint_selection in ("critical", "list") else ()
@@ -287,8 +287,6 @@ class ApiMonitorRule(models.Model):
 
         Callable over XML-RPC by managers (``tools/export.py``), so the export works without the web client.
         """
-        from ..core.export import alertmanager_config, prometheus_rules
-
         self.check_access("write")
         endpoints = {e["name"]: e["critical"] for e in self.env["api.monitor.endpoint"].search_read([], ["name", "critical"])}
         specs = [rule._export_spec(endpoints) for rule in self.search([])]
@@ -296,10 +294,6 @@ class ApiMonitorRule(models.Model):
 
     def action_export_prometheus(self):
         """Download both files as a zip (the button on the rules list)."""
-        import base64
-        import io
-        import zipfile
-
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, text in self.export_files().items():
@@ -316,7 +310,6 @@ class ApiMonitorRule(models.Model):
         action["domain"] = [("rule_id", "=", self.id)]
         action["context"] = {}
         return action
-
 
 
 def _params_of(conditions, params, index):

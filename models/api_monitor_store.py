@@ -1,6 +1,7 @@
 from odoo import api, models
 
 from ..instrumentation import store
+from ..instrumentation.runtime import RUNTIME
 
 
 class ApiMonitorStore(models.AbstractModel):
@@ -19,6 +20,4 @@ class ApiMonitorStore(models.AbstractModel):
     @api.model
     def _flush_now(self):
         """Write this process's pending counts at once (tests, and callers that cannot wait a flush)."""
-        from ..instrumentation.runtime import RUNTIME
-
         return RUNTIME.flush()

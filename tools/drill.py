@@ -8,7 +8,6 @@ every ``create`` of one model fail, so its call_kw endpoint answers JSON-RPC err
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 import xmlrpc.client
@@ -231,6 +230,3 @@ class Stack:
         found = self.call("api.monitor.incident", "search", [("dedup_key", "=", dedup_key)])
         return f"{self.url}/odoo/action-api_monitor.action_api_monitor_incident/{found[0]}" if found else ""
 
-
-def json_dump(value) -> str:
-    return json.dumps(value, indent=2, default=str)
