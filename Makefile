@@ -20,4 +20,5 @@ bench:
 	$(PYTHON) -m bench.metrics_render
 	$(PYTHON) -m bench.evaluator
 	$(PYTHON) -m bench.time_to_page
+	$(PYTHON) -m bench.dispatch_overhead
 	$(PYTHON) -m bench.wrk_overhead

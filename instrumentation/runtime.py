@@ -22,6 +22,7 @@ from . import store, wake
 from .context import RequestContext
 
 _logger = logging.getLogger(__name__)
+_DEFAULTS = Settings()
 
 
 class Runtime:
@@ -50,7 +51,7 @@ class Runtime:
         if self._pid != os.getpid():
             self._ensure_started()
         endpoint = ctx.endpoint or UNMATCHED
-        settings = self.settings.get(ctx.db) or Settings()
+        settings = self.settings.get(ctx.db) or _DEFAULTS
         if is_excluded(endpoint, settings.exclusions):
             return
         outcome = outcomes.classify(status, ctx.exception_names, ctx.exception_status, ctx.dispatched)

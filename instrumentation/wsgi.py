@@ -32,7 +32,8 @@ def _instrumented_call(self, environ, start_response):
             sent[0] = int(status[:3])
         except ValueError:
             sent[0] = 500
-        headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
+        if any(k.lower() == "x-request-id" for k, _ in headers):
+            headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
         headers.append((request_id.HEADER, rid))
         return start_response(status, headers, exc_info)
 

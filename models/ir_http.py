@@ -7,7 +7,7 @@ from odoo import models
 from odoo.http import request
 
 from ..core import request_id
-from ..core.endpoints import UNMATCHED
+from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
 from ..instrumentation.context import RequestContext, current, set_current
 from ..instrumentation.dispatch import name_call_kw
 from ..instrumentation.runtime import RUNTIME
@@ -27,6 +27,14 @@ def _context():
     return ctx
 
 
+def _mark(ctx, route):
+    """The first route matched for the request: this database has the addon, so the request is counted."""
+    if ctx is not None and ctx.route is None:
+        ctx.monitored = True
+        ctx.db = request.db
+        ctx.route = ctx.endpoint = route
+
+
 def _observe_late(ctx, status):
     if ctx is not None and ctx.late and ctx.monitored:
         set_current(None)
@@ -43,25 +51,20 @@ class IrHttp(models.AbstractModel):
         try:
             rule, args = super()._match(path_info)
         except NotFound:
-            cls._api_monitor_mark(ctx, UNMATCHED)
+            _mark(ctx, UNMATCHED)
             raise
-        cls._api_monitor_mark(ctx, rule.rule)
+        _mark(ctx, rule.rule)
         return rule, args
-
-    @classmethod
-    def _api_monitor_mark(cls, ctx, route):
-        if ctx is not None and ctx.route is None:
-            ctx.monitored = True
-            ctx.db = request.db
-            ctx.route = ctx.endpoint = route
 
     @classmethod
     def _dispatch(cls, endpoint):
         ctx = current()
         if ctx is not None:
-            ctx.clear_exception()
+            if ctx.exception_names:
+                ctx.clear_exception()
             ctx.dispatched = True
-            name_call_kw(ctx, request)
+            if ctx.route in CALL_KW_ROUTES:
+                name_call_kw(ctx, request)
         return super()._dispatch(endpoint)
 
     @classmethod
