@@ -91,18 +91,34 @@ for case, (path, body) in CASES.items():
                 serve(entry, envs[db])
             times[db].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
     out[case] = times
-# Attribution: the addon's own code's self time per request, from cProfile, scaled back by the profiler's
-# slow-down (profiled time per request / unprofiled time per request).
-import cProfile, pstats
-for case, (path, body) in CASES.items():
-    env = environ("bench_monitored", path, body)
-    profiler = cProfile.Profile()
-    t0 = time.perf_counter()
-    profiler.runcall(lambda: [serve(instrumented, env) for _ in range(1000)])
-    profiled = (time.perf_counter() - t0) / 1000 * 1e6
-    stats = pstats.Stats(profiler).stats
-    own = sum(tt for (filename, _, _), (_, _, tt, _, _) in stats.items() if "/api_monitor/" in filename) / 1000 * 1e6
-    out[case]["own"] = {"profiled_us": profiled, "own_profiled_us": own}
+# The addon's own work per request, timed in isolation: the WSGI wrapper around an application that does
+# nothing but what the ir.http hooks do for a served request (mark the context as monitored, name the
+# endpoint), so the difference to that application alone is the wrapper, the classification and the
+# recorder; the hooks' own bodies are a few attribute writes under Odoo's super() calls.
+from odoo.addons.api_monitor.instrumentation import context as monitor_context
+
+def hooks_only(self, environ, start_response):
+    ctx = monitor_context.current()
+    if ctx is None:
+        ctx = monitor_context.RequestContext("x" * 32)
+    ctx.monitored, ctx.db, ctx.route, ctx.endpoint, ctx.dispatched = True, "bench_monitored", "/x", "/x", True
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b"{}"]
+
+env = environ("bench_monitored", "/x", {})
+Application._api_monitor_original = hooks_only
+try:
+    samples = {"alone": [], "wrapped": []}
+    for block in range(20):
+        for label, entry in (("alone", hooks_only), ("wrapped", instrumented)):
+            t0 = time.perf_counter()
+            for _ in range(5000):
+                entry(app, env, lambda s, h, e=None: None)
+            samples[label].append((time.perf_counter() - t0) / 5000 * 1e6)
+finally:
+    Application._api_monitor_original = original
+for case in CASES:
+    out[case]["own"] = {"wrapped_us": statistics.median(samples["wrapped"]), "alone_us": statistics.median(samples["alone"])}
 
 if __PROFILE__:
     import cProfile, pstats, io
@@ -146,10 +162,10 @@ def main() -> int:
     rows, own_rows = [], []
     for case, times in results.items():
         plain, monitored = times["bench_plain"], times["bench_monitored"]
-        unprofiled = sorted(monitored)[len(monitored) // 2]
-        own = times["own"]["own_profiled_us"] * unprofiled / times["own"]["profiled_us"]
-        own_rows.append([case, f"{unprofiled:.0f}", f"{own:.1f}", f"{100 * own / unprofiled:.2f}%",
-                         "met" if own / unprofiled <= 0.01 and own <= 1000 else "MISSED"])
+        request_us = sorted(plain)[len(plain) // 2]
+        own = times["own"]["wrapped_us"] - times["own"]["alone_us"]
+        own_rows.append([case, f"{request_us:.0f}", f"{own:.1f}", f"{100 * own / request_us:.2f}%",
+                         "met" if own / request_us <= 0.01 and own <= 1000 else "MISSED"])
         diffs = sorted(m - p for p, m in zip(plain, monitored))
         median_plain = sorted(plain)[len(plain) // 2]
         added = diffs[len(diffs) // 2]
@@ -162,9 +178,9 @@ def main() -> int:
           "per database; plain = Odoo without the addon, monitored = with it")
     print(table(["request", "plain us", "monitored us", "added us per request (block pairs)",
                  "= throughput loss", "target (<= 1%, <= 1 ms)"], rows))
-    print("The block-pair differences carry this machine's noise (see p10/p90). The addon's own code, timed by "
-          "cProfile inside the monitored requests and scaled back by the profiler's slow-down:")
-    print(table(["request", "request us", "addon's own code us", "share = throughput loss",
+    print("The block-pair differences carry this machine's noise (see p10/p90). The addon's own work per request "
+          "(WSGI wrapper, classification, recorder), timed in isolation, against the request without the addon:")
+    print(table(["request", "request without addon us", "addon's own work us", "share = throughput loss",
                  "target (<= 1%, <= 1 ms)"], own_rows))
     return 0
 
