@@ -58,6 +58,13 @@ class ApiMonitorIncident(models.Model):
     dashboard_url = fields.Char(compute="_compute_links")
     logs_url = fields.Char(compute="_compute_links")
     chart = fields.Html(compute="_compute_chart", sanitize=False)
+    ratio_label = fields.Char(compute="_compute_ratio_label", string="Error ratio")
+
+    @api.depends("current_ratio", "peak_ratio")
+    def _compute_ratio_label(self):
+        for incident in self:
+            incident.ratio_label = _("%(now).1f%% now, peak %(peak).1f%%",
+                                     now=100 * incident.current_ratio, peak=100 * incident.peak_ratio)
 
     # -- display ----------------------------------------------------------------------------------
     def _members(self):
@@ -129,7 +136,8 @@ class ApiMonitorIncident(models.Model):
         endpoint = alert.group_key if alert.group_key != "*" else _("%(n)s endpoints of %(rule)s", n=len(members), rule=rule.name)
         incident = self.create({
             "rule_id": rule.id, "alert_id": alert.id, "endpoint": endpoint,
-            "endpoint_names": "\n".join(members), "severity": verdict.severity, "triggered_at": to_datetime(now),
+            "endpoint_names": "\n".join(members) if alert.group_key == "*" else False,
+            "severity": verdict.severity, "triggered_at": to_datetime(now),
             "current_ratio": verdict.ratio or 0.0, "peak_ratio": verdict.ratio or 0.0,
             "window_requests": verdict.window.requests, "window_errors": verdict.window.errors, "detail": verdict.detail,
         })
