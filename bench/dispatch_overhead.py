@@ -91,6 +91,35 @@ for case, (path, body) in CASES.items():
                 serve(entry, envs[db])
             times[db].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
     out[case] = times
+# The same database with the addon's hooks switched on and off: "off" serves through Odoo's original
+# entry point with the addon's ir.http methods replaced by plain pass-throughs, so the only difference
+# between the two is the addon's own work, request for request, on the same data and caches.
+from odoo.addons.api_monitor.models import ir_http as monitor_hooks
+_HOOKS = {name: monitor_hooks.IrHttp.__dict__[name] for name in ("_match", "_dispatch", "_post_dispatch", "_handle_error")}
+
+def _passthrough(name):
+    def method(cls, *args):
+        return getattr(super(monitor_hooks.IrHttp, cls), name)(*args)
+    return classmethod(method)
+
+def hooks(on):
+    for name, method in _HOOKS.items():
+        setattr(monitor_hooks.IrHttp, name, method if on else _passthrough(name))
+
+for case, (path, body) in CASES.items():
+    env = environ("bench_monitored", path, body)
+    same = {"on": [], "off": []}
+    for block in range(__BLOCKS__):
+        for label in (("on", "off") if block % 2 == 0 else ("off", "on")):
+            hooks(label == "on")
+            entry = instrumented if label == "on" else original
+            t0 = time.perf_counter()
+            for _ in range(__PER_BLOCK__):
+                serve(entry, env)
+            same[label].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
+    hooks(True)
+    out[case]["same_db"] = same
+
 # The addon's own work per request, timed in isolation: the WSGI wrapper around an application that does
 # nothing but what the ir.http hooks do for a served request (mark the context as monitored, name the
 # endpoint), so the difference to that application alone is the wrapper, the classification and the
@@ -182,6 +211,18 @@ def main() -> int:
           "(WSGI wrapper, classification, recorder), timed in isolation, against the request without the addon:")
     print(table(["request", "request without addon us", "addon's own work us", "share = throughput loss",
                  "target (<= 1%, <= 1 ms)"], own_rows))
+    same_rows = []
+    for case, times in results.items():
+        on, off = times["same_db"]["on"], times["same_db"]["off"]
+        diffs = sorted(a - b for a, b in zip(on, off))
+        added, base = diffs[len(diffs) // 2], sorted(off)[len(off) // 2]
+        same_rows.append([case, f"{base:.0f}", f"{added:+.1f} (p10 {diffs[len(diffs) // 10]:+.1f}, "
+                          f"p90 {diffs[len(diffs) * 9 // 10]:+.1f})", f"{100 * added / base:+.2f}%",
+                          "met" if added / base <= 0.01 and added <= 1000 else "MISSED"])
+    print("The same database, the addon's hooks on and off in alternating blocks (off: Odoo's own entry point "
+          "and pass-through ir.http methods):")
+    print(table(["request", "hooks off us", "added us per request (block pairs)", "= throughput loss",
+                 "target (<= 1%, <= 1 ms)"], same_rows))
     return 0
 
 
