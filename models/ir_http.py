@@ -27,11 +27,11 @@ def _context():
     return ctx
 
 
-def _mark(ctx, route):
+def _mark(ctx, route, db):
     """The first route matched for the request: this database has the addon, so the request is counted."""
     if ctx is not None and ctx.route is None:
         ctx.monitored = True
-        ctx.db = request.db
+        ctx.db = db
         ctx.route = ctx.endpoint = route
 
 
@@ -51,9 +51,9 @@ class IrHttp(models.AbstractModel):
         try:
             rule, args = super()._match(path_info)
         except NotFound:
-            _mark(ctx, UNMATCHED)
+            _mark(ctx, UNMATCHED, cls.pool.db_name)
             raise
-        _mark(ctx, rule.rule)
+        _mark(ctx, rule.rule, cls.pool.db_name)
         return rule, args
 
     @classmethod
@@ -70,7 +70,9 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _post_dispatch(cls, response):
         super()._post_dispatch(response)
-        _observe_late(current(), response.status_code)
+        ctx = current()
+        if ctx is not None and ctx.late:
+            _observe_late(ctx, response.status_code)
 
     @classmethod
     def _handle_error(cls, exception):
