@@ -175,8 +175,7 @@ def main() -> int:
     try:
         with Postgres() as pg:
             for db, modules in (("bench_plain", "base,web,mail"), ("bench_monitored", "api_monitor")):
-                if odoo.run(pg, db, "-i", modules, "--stop-after-init", "--without-demo=all", log=work / f"{db}.log"):
-                    raise RuntimeError(f"installing {modules} failed, see {work}")
+                odoo.install(pg, db, modules, work)
             cmd = [a if not a.startswith("--db-filter") else "--db-filter=^bench_(plain|monitored)$"
                    for a in odoo.command(pg, "bench_monitored")]
             cmd = cmd[:2] + ["shell"] + cmd[2:] + ["--no-http", "--log-level=warn"]

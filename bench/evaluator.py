@@ -74,8 +74,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="api_monitor_eval_"))
     try:
         with Postgres() as pg:
-            if odoo.run(pg, DB, "-i", "api_monitor", "--stop-after-init", "--without-demo=all", log=work / "i.log"):
-                raise RuntimeError(f"install failed, see {work}")
+            odoo.install(pg, DB, "api_monitor", work)
             print(f"seeding {ENDPOINTS} endpoints x {MINUTES} minutes of buckets ...", file=sys.stderr, flush=True)
             pg.psql(f"""
                 INSERT INTO api_monitor_endpoint (name, critical, first_seen)

@@ -51,8 +51,7 @@ def time_http() -> tuple[list[float], int] | None:
     logs = Path(odoo.addons_root)
     try:
         with Postgres() as pg:
-            if odoo.run(pg, db, "-i", "api_monitor", "--stop-after-init", "--without-demo=all", log=logs / "i.log"):
-                raise RuntimeError(f"install failed, see {logs / 'i.log'}")
+            odoo.install(pg, db, "api_monitor", logs)
             pg.psql(
                 f"""INSERT INTO ir_config_parameter (key, value) VALUES ('api_monitor.metrics_token', '{TOKEN}');
                 INSERT INTO api_monitor_counter (endpoint, method, code, outcome, value)

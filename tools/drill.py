@@ -137,9 +137,7 @@ class Stack:
     def __enter__(self) -> Stack:
         self.pg = self._exit.enter_context(Postgres())
         self.say(f"PostgreSQL on 127.0.0.1:{self.pg.port}; installing the addon into database {DB} ...")
-        if self.odoo.run(self.pg, DB, "-i", "api_monitor", "--stop-after-init", "--without-demo=all",
-                         log=self.workdir / "install.log"):
-            raise SystemExit(f"Installing the addon failed: see {self.workdir / 'install.log'}")
+        self.odoo.install(self.pg, DB, "api_monitor", self.workdir)
         self.sandbox = self._exit.enter_context(Sandbox())
         self.url = self._exit.enter_context(self.odoo.server(
             self.pg, DB, "--workers=2", "--max-cron-threads=1", "--load=base,web,api_monitor",

@@ -145,6 +145,12 @@ class Odoo:
             return subprocess.run(self.command(pg, db, *args), stdout=out, stderr=subprocess.STDOUT,
                                   timeout=timeout).returncode
 
+    def install(self, pg: Postgres, db: str, modules: str, logdir: Path) -> None:
+        """Create ``db`` with ``modules`` installed (no demo data); raises with the log's path on failure."""
+        log = logdir / f"install-{db}.log"
+        if self.run(pg, db, "-i", modules, "--stop-after-init", "--without-demo=all", log=log):
+            raise RuntimeError(f"installing {modules} into {db} failed: see {log}")
+
     @contextlib.contextmanager
     def server(self, pg: Postgres, db: str, *args: str, log: Path, port: int | None = None, preload: bool = True):
         """Run Odoo as a server until the block ends; yields its base URL."""
