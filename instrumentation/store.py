@@ -8,7 +8,6 @@ any number of processes can flush concurrently without losing or double-counting
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import time
 
@@ -220,10 +219,3 @@ def prune(cr, retention_days: int, now: float | None = None) -> tuple[int, int]:
 
 def _utc(epoch: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
-
-
-@contextlib.contextmanager
-def snapshot_cursor(db: str):
-    """A short read-only look at the latest committed counts, independent of the request's snapshot."""
-    with connect(db) as cr:
-        yield cr

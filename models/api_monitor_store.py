@@ -1,7 +1,6 @@
-from odoo import api, models
+from odoo import models
 
 from ..instrumentation import store
-from ..instrumentation.runtime import RUNTIME
 
 
 class ApiMonitorStore(models.AbstractModel):
@@ -16,8 +15,3 @@ class ApiMonitorStore(models.AbstractModel):
     def init(self):
         for ddl in store.RAW_TABLES.values():
             self.env.cr.execute(ddl)
-
-    @api.model
-    def _flush_now(self):
-        """Write this process's pending counts at once (tests, and callers that cannot wait a flush)."""
-        return RUNTIME.flush()
