@@ -136,6 +136,41 @@ tests:
       - eval_time: 25m
         alertname: HighApiErrorRate
         exp_alerts: []
+  # slow burn, 1% errors on the sale endpoints: under the 5% threshold and the fast tier (1.44%), but it
+  # burns a 99.9% budget 10x too fast: the 6x tier (6h and 30m windows) fires, the 14.4x tier does not
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{endpoint="/web/dataset/call_kw/sale.order/action_confirm",method="POST",code="200",outcome="success"}'
+        values: '0+99x60'
+      - series: 'http_requests_total{endpoint="/web/dataset/call_kw/sale.order/action_confirm",method="POST",code="200",outcome="server_error"}'
+        values: '0+1x60'
+    alert_rule_test:
+      - eval_time: 40m
+        alertname: ApiAvailability999BurnRateBurn14_4x
+        exp_alerts: []
+      - eval_time: 40m
+        alertname: ApiAvailability999BurnRateBurn6x
+        exp_alerts:
+          - exp_labels: {severity: P1, rule: API availability 99.9% (burn rate), source: odoo}
+            exp_annotations:
+              summary: error budget of 99.9% burning 6x too fast over 6h and 30m (odoo)
+      - eval_time: 40m
+        alertname: HighApiErrorRate
+        exp_alerts: []
+  # a fast burn, 2% errors: the 14.4x tier pages too
+  - interval: 1m
+    input_series:
+      - series: 'http_requests_total{endpoint="/web/dataset/call_kw/sale.order/action_confirm",method="POST",code="200",outcome="success"}'
+        values: '0+98x60'
+      - series: 'http_requests_total{endpoint="/web/dataset/call_kw/sale.order/action_confirm",method="POST",code="200",outcome="server_error"}'
+        values: '0+2x60'
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: ApiAvailability999BurnRateBurn14_4x
+        exp_alerts:
+          - exp_labels: {severity: P1, rule: API availability 99.9% (burn rate), source: odoo}
+            exp_annotations:
+              summary: error budget of 99.9% burning 14.4x too fast over 1h and 5m (odoo)
   # the gateway's own 5xx (Odoo down: only the gateway sees it) fire the gateway twin of the rule
   - interval: 1m
     input_series:

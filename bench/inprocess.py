@@ -1,0 +1,87 @@
+"""Requests served by Odoo's WSGI application inside its own process, for the dispatch benchmarks.
+
+Imported inside ``odoo-bin shell`` as ``odoo.addons.api_monitor.bench.inprocess``: requests are built with
+werkzeug and handed to ``odoo.http.root`` directly, with no HTTP server and no load generator in between.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import odoo.http
+from werkzeug.test import EnvironBuilder
+
+from odoo.addons.api_monitor.models import ir_http as monitor_hooks
+
+app = odoo.http.root
+Application = type(app)
+#: Odoo's own entry point and the addon's wrapper around it
+original = Application._api_monitor_original
+instrumented = Application.__call__
+
+BASE = {"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8069", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8069"}
+
+CASES = {
+    "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}),
+    "call_kw res.partner.search_read (user)": (
+        "/web/dataset/call_kw/res.partner/search_read",
+        {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "search_read", "args": [[]],
+                                      "kwargs": {"fields": ["name"], "limit": 5}}},
+    ),
+}
+
+
+def session_for(db: str) -> str:
+    """A real session id: log in through /web/session/authenticate, as a browser would."""
+    data = json.dumps({"jsonrpc": "2.0", "params": {"db": db, "login": "admin", "password": "admin"}}).encode()
+    env = EnvironBuilder(path="/web/session/authenticate", method="POST", data=data,
+                         content_type="application/json", environ_base=BASE).get_environ()
+    headers: list = []
+    body = b"".join(original(app, env, lambda s, h, e=None: headers.extend(h)))
+    cookie = next((v for k, v in headers if k.lower() == "set-cookie" and v.startswith("session_id=")), None)
+    assert cookie, (headers, body[:500])
+    return cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+def environ(session_id: str, path: str, body: dict) -> dict:
+    data = json.dumps(body).encode()
+    builder = EnvironBuilder(path=path, method="POST", data=data, content_type="application/json",
+                             headers={"Cookie": f"session_id={session_id}"}, environ_base=BASE)
+    env = builder.get_environ()
+    env["api_monitor.body"] = data
+    return env
+
+
+def serve(entry, env: dict) -> str:
+    """Serve one request through ``entry`` (``original`` or ``instrumented``); returns the status line."""
+    status: list = []
+    env = dict(env, **{"wsgi.input": io.BytesIO(env["api_monitor.body"])})  # a fresh body for every request
+    result = entry(app, env, lambda s, h, e=None: status.append(s))
+    b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    return status[0]
+
+
+def answer(entry, env: dict) -> bytes:
+    env = dict(env, **{"wsgi.input": io.BytesIO(env["api_monitor.body"])})
+    return b"".join(entry(app, env, lambda s, h, e=None: None))
+
+
+_HOOKS = {name: monitor_hooks.IrHttp.__dict__[name] for name in ("_match", "_dispatch", "_post_dispatch", "_handle_error")}
+
+
+def _passthrough(name):
+    def method(cls, *args):
+        return getattr(super(monitor_hooks.IrHttp, cls), name)(*args)
+
+    return classmethod(method)
+
+
+def hooks(on: bool):
+    """Switch the addon's ir.http methods on, or replace them with plain pass-throughs to Odoo's; returns
+    the WSGI entry that goes with it (the addon's wrapper, or Odoo's own)."""
+    for name, method in _HOOKS.items():
+        setattr(monitor_hooks.IrHttp, name, method if on else _passthrough(name))
+    return instrumented if on else original
