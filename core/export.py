@@ -83,6 +83,12 @@ def _ratio(rule: RuleExport, source: str, window: str) -> tuple[str, str]:
     return f"{by} (increase({metric}{errors}[{window}])) / {requests}", requests
 
 
+def _unless_odoo_was_down(source: str, window: str) -> str:
+    """The gateway's 5xx while Odoo is down, and until they leave the window, are OdooDown's to page for:
+    an inhibition alone would let them page the moment OdooDown resolves, while the window still holds them."""
+    return f'\nunless on ()\nmin_over_time(up{{job="odoo"}}[{window}]) == 0' if source == "gateway" else ""
+
+
 def alerting_rules(rule: RuleExport) -> list[dict]:
     """The alerting rules of one Odoo rule, for the addon's metric and the gateway's."""
     alerts = []
@@ -93,7 +99,9 @@ def alerting_rules(rule: RuleExport) -> list[dict]:
             window = duration(rule.window_minutes)
             ratio, requests = _ratio(rule, source, window)
             alerts.append(_alert(
-                f"{slug(rule.name)}{suffix}", f"({ratio}) > {rule.threshold:g}\nand{on}\n{requests} >= {rule.min_requests}",
+                f"{slug(rule.name)}{suffix}",
+                f"({ratio}) > {rule.threshold:g}\nand{on}\n{requests} >= {rule.min_requests}"
+                + _unless_odoo_was_down(source, window),
                 rule.pending_minutes, rule.keep_firing_minutes, rule.severity, rule, source,
                 f"{{{{ $value | humanizePercentage }}}} server errors{_on(rule)} over {window} ({source})"))
             continue
@@ -103,7 +111,7 @@ def alerting_rules(rule: RuleExport) -> list[dict]:
             short_ratio, _ = _ratio(rule, source, duration(tier.short))
             limit = round(tier.factor * budget, 10)
             expr = (f"({long_ratio}) > {limit:g}\nand{on}\n({short_ratio}) > {limit:g}\n"
-                    f"and{on}\n{long_requests} >= {rule.min_requests}")
+                    f"and{on}\n{long_requests} >= {rule.min_requests}" + _unless_odoo_was_down(source, duration(tier.short)))
             alerts.append(_alert(
                 f"{slug(rule.name)}{suffix}Burn{str(tier.factor).replace('.', '_').removesuffix('_0')}x", expr,
                 0, rule.keep_firing_minutes, tier.severity, rule, source,
@@ -129,14 +137,18 @@ def _alert(name, expr, pending, keep_firing, severity, rule, source, summary) ->
     return alert
 
 
-def prometheus_rules(rules: list[RuleExport]) -> str:
-    """A Prometheus rule file: the alerting rules of every rule, an up check per source and a watchdog."""
+def prometheus_rules(rules: list[RuleExport], down_after: str = "1m") -> str:
+    """A Prometheus rule file: the alerting rules of every rule, an up check per source and a watchdog.
+
+    ``down_after`` is how long a scrape must fail before OdooDown or GatewayDown fire; keep it shorter than
+    the rules' pending times, so that "down" pages first and its inhibition holds back the alerts it causes.
+    """
     groups = [{"name": f"api_monitor: {rule.name}", "rules": alerting_rules(rule)} for rule in rules]
     groups.append({"name": "api_monitor: health", "rules": [
-        {"alert": "OdooDown", "expr": 'up{job="odoo"} == 0', "for": "1m",
+        {"alert": "OdooDown", "expr": 'up{job="odoo"} == 0', "for": down_after,
          "labels": {"severity": "P1", "source": "odoo"},
          "annotations": {"summary": "Prometheus cannot scrape Odoo's /metrics on {{ $labels.instance }}"}},
-        {"alert": "GatewayDown", "expr": 'up{job="gateway"} == 0', "for": "1m",
+        {"alert": "GatewayDown", "expr": 'up{job="gateway"} == 0', "for": down_after,
          "labels": {"severity": "P1", "source": "gateway"},
          "annotations": {"summary": "Prometheus cannot scrape the gateway's mtail on {{ $labels.instance }}"}},
         {"alert": "Watchdog", "expr": "vector(1)", "labels": {"severity": "none"},
@@ -175,7 +187,7 @@ def alertmanager_config(
         },
         "inhibit_rules": [
             {"source_matchers": ['alertname="GatewayDown"'], "target_matchers": ['severity=~"P1|P2|P3|P4"', 'alertname!="GatewayDown"']},
-            {"source_matchers": ['alertname="OdooDown"'], "target_matchers": ['source="odoo"', 'alertname!="OdooDown"']},
+            {"source_matchers": ['alertname="OdooDown"'], "target_matchers": ['severity=~"P1|P2|P3|P4"', 'alertname!~"OdooDown|GatewayDown"']},
         ],
         "receivers": [
             {"name": "pagerduty", "pagerduty_configs": [pagerduty]},

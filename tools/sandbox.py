@@ -1,12 +1,13 @@
 """A local PagerDuty-compatible receiver and Slack-compatible sink, for the demo, the tests and drills.
 
 ``POST /v2/enqueue`` checks events the way PagerDuty's Events API v2 documents them and keeps the alerts
-it holds by ``dedup_key`` (triggered, acknowledged, resolved): a trigger folds into the open alert with
-the same key, or opens a new one. ``POST /slack/...`` takes Slack incoming-webhook messages,
+it holds by ``routing_key`` and ``dedup_key`` (triggered, acknowledged, resolved), as a PagerDuty service
+does: a trigger folds into the open alert with the same keys, or opens a new one. ``POST /slack/...`` takes Slack incoming-webhook messages,
 ``POST /api/v2/alerts`` Alertmanager alerts and ``POST /webhook/...`` anything JSON.
 
 It can be told to misbehave: ``POST /_control`` with ``{"target": "pagerduty", "mode": "429", "count": 3,
-"retry_after": "2"}`` (modes ``ok``, ``400``, ``429``, ``500``, ``slow`` with ``delay``); ``GET /_state`` shows what
+"retry_after": "2"}`` (modes ``ok``, ``400``, ``429``, ``500``, ``slow`` with ``delay``; ``"seconds": 60`` instead
+of ``count`` misbehaves for that long); ``GET /_state`` shows what
 it holds; ``POST /_reset`` forgets everything.
 
     python -m tools.sandbox --port 8091
@@ -82,6 +83,7 @@ def _iso8601(value: object) -> bool:
 
 @dataclass
 class Alert:
+    routing_key: str
     dedup_key: str
     status: str
     summary: str
@@ -96,6 +98,7 @@ class Behaviour:
     count: int | None = None  # how many requests to answer this way, None for until told otherwise
     delay: float = 0.0
     retry_after: str | None = None
+    until: float | None = None  # time.time() after which the behaviour ends
 
 
 class SandboxState:
@@ -115,11 +118,15 @@ class SandboxState:
         self.attempts: dict[str, int] = {"pagerduty": 0, "slack": 0, "alertmanager": 0, "webhook": 0}
         self.behaviour: dict[str, Behaviour] = {}
 
-    def open_alert(self, dedup_key: str) -> Alert | None:
-        return next((a for a in reversed(self.alerts) if a.dedup_key == dedup_key and a.status != "resolved"), None)
+    def open_alert(self, dedup_key: str, routing_key: str | None = None) -> Alert | None:
+        return next((a for a in reversed(self.alerts) if a.dedup_key == dedup_key and a.status != "resolved"
+                     and routing_key in (None, a.routing_key)), None)
 
     def take_behaviour(self, target: str) -> Behaviour:
         behaviour = self.behaviour.get(target, Behaviour())
+        if behaviour.until is not None and time.time() >= behaviour.until:
+            self.behaviour.pop(target, None)
+            return Behaviour()
         if behaviour.count is not None:
             behaviour.count -= 1
             if behaviour.count <= 0:
@@ -127,15 +134,15 @@ class SandboxState:
         return behaviour
 
     def apply(self, event: dict, now: float) -> str:
-        action, dedup = event["event_action"], event.get("dedup_key") or uuid.uuid4().hex
-        record = {"at": now, "action": action, "dedup_key": dedup,
+        action, dedup, key = event["event_action"], event.get("dedup_key") or uuid.uuid4().hex, event["routing_key"]
+        record = {"at": now, "action": action, "dedup_key": dedup, "routing_key": key,
                   "summary": (event.get("payload") or {}).get("summary"),
                   "severity": (event.get("payload") or {}).get("severity"), "body": event}
         self.events.append(record)
-        alert = self.open_alert(dedup)
+        alert = self.open_alert(dedup, key)
         if action == "trigger":
             if alert is None:
-                alert = Alert(dedup, "triggered", record["summary"], record["severity"], now)
+                alert = Alert(key, dedup, "triggered", record["summary"], record["severity"], now)
                 self.alerts.append(alert)
             else:
                 alert.summary, alert.severity = record["summary"], record["severity"]
@@ -194,8 +201,10 @@ class _Handler(BaseHTTPRequestHandler):
         raw, body = self._body()
         if self.path == "/_control":
             with state.lock:
+                seconds = body.get("seconds")
                 state.behaviour[body.get("target", "pagerduty")] = Behaviour(
-                    body.get("mode", "ok"), body.get("count"), float(body.get("delay", 0)), body.get("retry_after"))
+                    body.get("mode", "ok"), body.get("count"), float(body.get("delay", 0)), body.get("retry_after"),
+                    time.time() + float(seconds) if seconds is not None else None)
             return self._reply(200, {"ok": True})
         if self.path == "/_reset":
             with state.lock:
@@ -276,9 +285,10 @@ class Sandbox:
         self.server.server_close()
 
     def behave(self, target: str, mode: str, count: int | None = None, delay: float = 0.0,
-               retry_after: str | None = None) -> None:
+               retry_after: str | None = None, seconds: float | None = None) -> None:
         with self.state.lock:
-            self.state.behaviour[target] = Behaviour(mode, count, delay, retry_after)
+            self.state.behaviour[target] = Behaviour(
+                mode, count, delay, retry_after, time.time() + seconds if seconds is not None else None)
 
     def __enter__(self) -> Sandbox:
         return self.start()

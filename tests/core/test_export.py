@@ -171,10 +171,39 @@ tests:
           - exp_labels: {severity: P1, rule: API availability 99.9% (burn rate), source: odoo}
             exp_annotations:
               summary: error budget of 99.9% burning 14.4x too fast over 1h and 5m (odoo)
-  # the gateway's own 5xx (Odoo down: only the gateway sees it) fire the gateway twin of the rule
+  # Odoo stopped for 5 minutes: the gateway answers 502 alone and Prometheus cannot scrape Odoo. OdooDown
+  # pages; the gateway twin stays silent while Odoo is down and while those 502s are still in its window
+  # after Odoo is back (an inhibition would lift at once and let it page late)
   - interval: 1m
     input_series:
+      - series: 'up{job="odoo",instance="odoo:8069"}'
+        values: '1x10 0x5 1x20'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="200",origin="upstream"}'
+        values: '0+60x10 600x5 600+60x20'
       - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="502",origin="gateway"}'
+        values: '0x10 0+60x5 300x20'
+    alert_rule_test:
+      - eval_time: 14m
+        alertname: OdooDown
+        exp_alerts:
+          - exp_labels: {severity: P1, source: odoo, job: odoo, instance: "odoo:8069"}
+            exp_annotations:
+              summary: "Prometheus cannot scrape Odoo's /metrics on odoo:8069"
+      - eval_time: 14m
+        alertname: HighApiErrorRateGateway
+        exp_alerts: []
+      - eval_time: 18m
+        alertname: HighApiErrorRateGateway
+        exp_alerts: []
+      - eval_time: 18m
+        alertname: OdooDown
+        exp_alerts: []
+  # the gateway's own 5xx (Odoo up but failing at the gateway, e.g. too slow: 504) fire the gateway twin
+  - interval: 1m
+    input_series:
+      - series: 'up{job="odoo",instance="odoo:8069"}'
+        values: '1x20'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="504",origin="gateway"}'
         values: '0+30x20'
     alert_rule_test:
       - eval_time: 10m
