@@ -163,8 +163,14 @@ def alertmanager_config(
     slack_channel: str = "#ops",
     deadmansswitch_url: str = "http://127.0.0.1:9095/watchdog",
     pagerduty_url: str | None = None,
+    group_wait: str = "30s",
+    group_interval: str = "5m",
 ) -> str:
-    """P1/P2 to PagerDuty, everything to Slack, grouped by alert and endpoint, with inhibitions."""
+    """P1/P2 to PagerDuty, everything to Slack, grouped by alert and endpoint, with inhibitions.
+
+    ``group_wait`` and ``group_interval`` are Alertmanager's defaults; a site that wants faster pages
+    shortens them (``make stack`` does).
+    """
     severity = ('{{ if eq .CommonLabels.severity "P1" }}critical{{ else if eq .CommonLabels.severity "P2" }}error'
                 '{{ else if eq .CommonLabels.severity "P3" }}warning{{ else }}info{{ end }}')
     pagerduty = {"routing_key_file": pagerduty_key_file, "severity": severity,
@@ -175,8 +181,8 @@ def alertmanager_config(
         "route": {
             "receiver": "slack-ops",
             "group_by": ["alertname", "endpoint"],
-            "group_wait": "30s",
-            "group_interval": "5m",
+            "group_wait": group_wait,
+            "group_interval": group_interval,
             "repeat_interval": "4h",
             "routes": [
                 {"matchers": ['alertname="Watchdog"'], "receiver": "deadmansswitch", "group_wait": "0s",

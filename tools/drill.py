@@ -18,7 +18,7 @@ import requests
 
 from core.rules import ThresholdRule, Window
 from tools.sandbox import Sandbox
-from tools.services import Odoo, Postgres
+from tools.services import Odoo, Postgres, free_port
 
 DB = "api_monitor_demo"
 ROUTING_KEY = "DEMOROUTINGKEY000000000000000000"
@@ -139,9 +139,10 @@ class Stack:
         self.say(f"PostgreSQL on 127.0.0.1:{self.pg.port}; installing the addon into database {DB} ...")
         self.odoo.install(self.pg, DB, "api_monitor", self.workdir)
         self.sandbox = self._exit.enter_context(Sandbox())
-        self.url = self._exit.enter_context(self.odoo.server(
-            self.pg, DB, "--workers=2", "--max-cron-threads=1", "--load=base,web,api_monitor",
-            log=self.workdir / "odoo.log"))
+        self._server = contextlib.ExitStack()
+        self._exit.callback(self._server.close)
+        self.port = free_port()
+        self.start_server()
         self._exit.callback(self.odoo.cleanup)
         self.say(f"Odoo with the addon at {self.url} (--workers 2, one cron worker); "
                  f"PagerDuty-compatible sandbox and Slack sink at {self.sandbox.url}")
@@ -154,6 +155,16 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self._exit.close()
+
+    def start_server(self) -> None:
+        """Start Odoo (again, after :meth:`stop_server`) on the same port."""
+        self.url = self._server.enter_context(self.odoo.server(
+            self.pg, DB, "--workers=2", "--max-cron-threads=1", "--load=base,web,api_monitor",
+            log=self.workdir / "odoo.log", port=self.port))
+
+    def stop_server(self) -> None:
+        """Stop Odoo, as a crash or an operator would: every process of it goes away."""
+        self._server.close()
 
     def call(self, model, method, *args, **kwargs):
         return self.rpc.execute_kw(DB, self.uid, "admin", model, method, list(args), kwargs)

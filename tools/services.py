@@ -155,7 +155,7 @@ class Odoo:
     def server(self, pg: Postgres, db: str, *args: str, log: Path, port: int | None = None, preload: bool = True):
         """Run Odoo as a server until the block ends; yields its base URL."""
         port = port or free_port()
-        out = open(log, "w")
+        out = open(log, "a")
         proc = subprocess.Popen(self.command(pg, db, f"--http-port={port}", *args, preload=preload), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
