@@ -48,7 +48,7 @@ class Runtime:
     # -- the request's hot path -------------------------------------------------------------------
     def observe(self, ctx: RequestContext, method: str, status: int, duration: float) -> None:
         """Count one request served for ``ctx.db``; no I/O happens here."""
-        if self._pid != os.getpid():
+        if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
             self._ensure_started()
         endpoint = ctx.endpoint or UNMATCHED
         settings = self.settings.get(ctx.db) or _DEFAULTS

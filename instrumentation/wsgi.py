@@ -32,8 +32,10 @@ def _instrumented_call(self, environ, start_response):
             sent[0] = int(status[:3])
         except ValueError:
             sent[0] = 500
-        if any(k.lower() == "x-request-id" for k, _ in headers):
-            headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
+        for name, _ in headers:
+            if len(name) == 12 and name.lower() == "x-request-id":  # a controller set its own: ours wins
+                headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
+                break
         headers.append((request_id.HEADER, rid))
         return start_response(status, headers, exc_info)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.export import RuleExport, alertmanager_config, prometheus_rules
-from tools.drill import DB, ROUTING_KEY, TOKEN, endpoint_of
+from tools.drill import DB, TOKEN, endpoint_of
 from tools.sandbox import Sandbox
 from tools.services import ADDON_DIR, Odoo, free_port, wait_for_port
 from tools.standin import StandIn
@@ -103,13 +103,52 @@ def need(*programs: str) -> list[str]:
 PROGRAMS = ("nginx", "mtail", "prometheus", "prometheus-alertmanager")
 
 
+@dataclass
+class Pipeline:
+    """A Prometheus with its Alertmanager pair, as started; its pages carry ``routing_key``."""
+
+    intervals: Intervals
+    routing_key: str
+    prometheus_url: str
+    alertmanagers: list[str]
+
+
+def nginx_command(folder: Path, upstream: str, port: int, access_log: Path, extra: str = "") -> list[str]:
+    """Write an nginx.conf that includes ``deploy/nginx`` pointed at ``upstream`` and listening on ``port``
+    (``extra``: more ``http`` directives), and return the command that runs it in the foreground."""
+    access_log.touch()
+    site = (DEPLOY / "nginx" / "api_monitor_gateway.conf").read_text()
+    site = (site.replace("server 127.0.0.1:8069;", f"server {upstream};")
+            .replace("server 127.0.0.1:8072;", f"server {upstream};")
+            .replace("listen 80;", f"listen 127.0.0.1:{port};")
+            .replace("/var/log/nginx/api_monitor_access.json", str(access_log)))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "site.conf").write_text(site)
+    (folder / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\nworker_processes 1;\n"
+        "events { worker_connections 4096; }\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {folder}/body;\n"
+        f"  proxy_temp_path {folder}/proxy;\n  include {folder}/site.conf;\n{extra}}}\n")
+    return ["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder), "-g", "daemon off;"]
+
+
+def mtail_command(access_log: Path, port: int) -> list[str]:
+    return ["mtail", "--progs", str(DEPLOY / "mtail"), "--logs", str(access_log), "--address", "127.0.0.1",
+            "--port", str(port), "--emit_prog_label=false", "--logtostderr"]
+
+
 class GatewayStack:
     """Everything of the module docstring; ``with GatewayStack(workdir) as stack:``."""
 
     def __init__(self, workdir: Path, intervals: Intervals = TIGHT, use_odoo: bool | None = None,
-                 critical: tuple[str, ...] = (), rule: dict | None = None, say=print) -> None:
+                 critical: tuple[str, ...] = (), rule: dict | None = None, say=print,
+                 more_intervals: tuple[Intervals, ...] = ()) -> None:
+        """``more_intervals`` starts one more Prometheus and Alertmanager pair per entry, on the same
+        targets and rules: the pipelines run side by side (the benchmarks compare them)."""
         self.workdir = workdir
         self.intervals = intervals
+        self.all_intervals = (intervals, *more_intervals)
         self.use_odoo = Odoo().available if use_odoo is None else use_odoo
         self.critical = critical
         self.rule_values = dict(DRILL_RULE if rule is None else rule)
@@ -153,66 +192,56 @@ class GatewayStack:
 
     def _start_gateway(self) -> None:
         self.access_log = self.workdir / "access.json"
-        self.access_log.touch()
         self.gateway_port = free_port()
-        upstream = self.upstream_url.removeprefix("http://")
-        site = (DEPLOY / "nginx" / "api_monitor_gateway.conf").read_text()
-        site = (site.replace("server 127.0.0.1:8069;", f"server {upstream};")
-                .replace("server 127.0.0.1:8072;", f"server {upstream};")
-                .replace("listen 80;", f"listen 127.0.0.1:{self.gateway_port};")
-                .replace("/var/log/nginx/api_monitor_access.json", str(self.access_log)))
-        nginx_dir = self.workdir / "nginx"
-        nginx_dir.mkdir(exist_ok=True)
-        (nginx_dir / "site.conf").write_text(site)
-        (nginx_dir / "nginx.conf").write_text(
-            ("user root;\n" if os.geteuid() == 0 else "")
-            + f"pid {nginx_dir}/nginx.pid;\nerror_log {nginx_dir}/error.log warn;\nworker_processes 1;\n"
-            "events { worker_connections 4096; }\n"
-            f"http {{\n  access_log off;\n  client_body_temp_path {nginx_dir}/body;\n"
-            f"  proxy_temp_path {nginx_dir}/proxy;\n  include {nginx_dir}/site.conf;\n}}\n")
-        self._service("nginx", ["nginx", "-c", str(nginx_dir / "nginx.conf"), "-p", str(nginx_dir),
-                                "-g", "daemon off;"], self.gateway_port)
+        self._service("nginx", nginx_command(self.workdir / "nginx", self.upstream_url.removeprefix("http://"),
+                                             self.gateway_port, self.access_log), self.gateway_port)
         self.gateway_url = f"http://127.0.0.1:{self.gateway_port}"
         self.mtail_port = free_port()
-        self._service("mtail", ["mtail", "--progs", str(DEPLOY / "mtail"), "--logs", str(self.access_log),
-                                "--address", "127.0.0.1", "--port", str(self.mtail_port),
-                                "--emit_prog_label=false", "--logtostderr"], self.mtail_port)
+        self._service("mtail", mtail_command(self.access_log, self.mtail_port), self.mtail_port)
         self.say(f"Gateway: nginx at {self.gateway_url} -> {self.upstream_url}; mtail at "
                  f"http://127.0.0.1:{self.mtail_port}/metrics reading {self.access_log}")
 
     def _start_alerting(self) -> None:
-        secrets = self.workdir / "secrets"
-        secrets.mkdir(exist_ok=True)
-        (secrets / "pagerduty_routing_key").write_text(AM_ROUTING_KEY)
+        (self.workdir / "api_monitor_rules.yml").write_text(self.exported_rules())
+        self.pipelines = [self._start_pipeline(i, intervals) for i, intervals in enumerate(self.all_intervals)]
+        first = self.pipelines[0]
+        self.prometheus_url, self.alertmanagers = first.prometheus_url, first.alertmanagers
+
+    def _start_pipeline(self, index: int, intervals: Intervals) -> Pipeline:
+        """One Prometheus and its two Alertmanager replicas, paging PagerDuty with their own routing key."""
+        suffix = "" if index == 0 else str(index + 1)
+        routing_key = AM_ROUTING_KEY if index == 0 else f"ALERTMANAGER{index + 1}".ljust(32, "0")
+        folder = self.workdir / f"alerting{suffix}"
+        secrets = folder / "secrets"
+        secrets.mkdir(parents=True, exist_ok=True)
+        (secrets / "pagerduty_routing_key").write_text(routing_key)
         (secrets / "slack_webhook_url").write_text(f"{self.sandbox.url}/slack/ops")
-        (self.workdir / "alertmanager.yml").write_text(alertmanager_config(
+        (folder / "alertmanager.yml").write_text(alertmanager_config(
             pagerduty_key_file=str(secrets / "pagerduty_routing_key"),
             slack_url_file=str(secrets / "slack_webhook_url"),
             deadmansswitch_url=f"{self.sandbox.url}/webhook/watchdog",
             pagerduty_url=f"{self.sandbox.url}/v2/enqueue",
-            group_wait=self.intervals.group_wait, group_interval=self.intervals.group_interval))
-        (self.workdir / "api_monitor_rules.yml").write_text(self.exported_rules())
+            group_wait=intervals.group_wait, group_interval=intervals.group_interval))
         web = [free_port(), free_port()]
         gossip = [free_port(), free_port()]
-        self.alertmanagers = []
+        alertmanagers = []
         for i in (0, 1):
-            name = f"alertmanager{i + 1}"
-            (self.workdir / name).mkdir(exist_ok=True)
+            name = f"alertmanager{i + 1}{'-' + suffix if suffix else ''}"
+            (folder / name).mkdir(exist_ok=True)
             self._service(name, [
-                "prometheus-alertmanager", f"--config.file={self.workdir / 'alertmanager.yml'}",
-                f"--storage.path={self.workdir / name}", f"--web.listen-address=127.0.0.1:{web[i]}",
+                "prometheus-alertmanager", f"--config.file={folder / 'alertmanager.yml'}",
+                f"--storage.path={folder / name}", f"--web.listen-address=127.0.0.1:{web[i]}",
                 f"--cluster.listen-address=127.0.0.1:{gossip[i]}",
                 f"--cluster.advertise-address=127.0.0.1:{gossip[i]}",
                 f"--cluster.peer=127.0.0.1:{gossip[1 - i]}",
-                f"--cluster.peer-timeout={self.intervals.peer_timeout}", "--cluster.settle-timeout=10s",
+                f"--cluster.peer-timeout={intervals.peer_timeout}", "--cluster.settle-timeout=10s",
                 "--log.level=info"], web[i])
-            self.alertmanagers.append(f"http://127.0.0.1:{web[i]}")
-        self.prometheus_port = free_port()
-        scrape = {"scrape_interval": self.intervals.scrape, "evaluation_interval": self.intervals.evaluation}
+            alertmanagers.append(f"http://127.0.0.1:{web[i]}")
+        port = free_port()
         config = {
-            "global": scrape,
+            "global": {"scrape_interval": intervals.scrape, "evaluation_interval": intervals.evaluation},
             "rule_files": [str(self.workdir / "api_monitor_rules.yml")],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [a.removeprefix("http://") for a in self.alertmanagers]}]}]},
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [a.removeprefix("http://") for a in alertmanagers]}]}]},
             "scrape_configs": [
                 {"job_name": "odoo", "metrics_path": "/metrics", "params": {"db": [DB]},
                  "authorization": {"credentials": TOKEN},
@@ -221,17 +250,17 @@ class GatewayStack:
             ],
         }
         # JSON is YAML: Prometheus reads it as its configuration file
-        (self.workdir / "prometheus.yml").write_text(json.dumps(config, indent=2))
-        (self.workdir / "prometheus").mkdir(exist_ok=True)
-        self._service("prometheus", [
-            "prometheus", f"--config.file={self.workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={self.workdir / 'prometheus'}",
-            f"--web.listen-address=127.0.0.1:{self.prometheus_port}", "--log.level=warn"], self.prometheus_port)
-        self.prometheus_url = f"http://127.0.0.1:{self.prometheus_port}"
-        self._wait_ready(self.prometheus_url + "/-/ready")
-        self.say(f"Prometheus at {self.prometheus_url} ({self.intervals.name}: scrape {self.intervals.scrape}, "
-                 f"evaluation {self.intervals.evaluation}); Alertmanager replicas at {', '.join(self.alertmanagers)} "
-                 f"(group_wait {self.intervals.group_wait})")
+        (folder / "prometheus.yml").write_text(json.dumps(config, indent=2))
+        (folder / "prometheus").mkdir(exist_ok=True)
+        self._service(f"prometheus{suffix}", [
+            "prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'prometheus'}",
+            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], port)
+        url = f"http://127.0.0.1:{port}"
+        self._wait_ready(url + "/-/ready")
+        self.say(f"Prometheus at {url} ({intervals.name}: scrape {intervals.scrape}, evaluation "
+                 f"{intervals.evaluation}); Alertmanager replicas at {', '.join(alertmanagers)} "
+                 f"(group_wait {intervals.group_wait}, group_interval {intervals.group_interval})")
+        return Pipeline(intervals, routing_key, url, alertmanagers)
 
     def exported_rules(self) -> str:
         """The addon's rules for Prometheus: exported by Odoo itself, or for the stand-in the same rule

@@ -53,7 +53,9 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.1"
+    # one request per connection: a stopped stand-in must look stopped to everyone at once (Prometheus's
+    # scrapes, the gateway), which open keep-alive connections served by their own threads would hide
+    protocol_version = "HTTP/1.0"
 
     def log_message(self, fmt, *args):
         pass
