@@ -2,10 +2,16 @@
 PYTHON ?= python3
 export ODOO_PATH ?= /opt/odoo
 
-.PHONY: demo test test-core test-odoo bench
+.PHONY: demo test test-core test-odoo bench stack drill
 
 demo:
 	$(PYTHON) -m tools.demo
+
+stack:
+	$(PYTHON) -m tools.stack
+
+drill:
+	$(PYTHON) -m tools.gateway_drill
 
 test: test-core test-odoo
 
@@ -20,5 +26,8 @@ bench:
 	$(PYTHON) -m bench.metrics_render
 	$(PYTHON) -m bench.evaluator
 	$(PYTHON) -m bench.time_to_page
+	$(PYTHON) -m bench.dispatch_instructions
 	$(PYTHON) -m bench.dispatch_overhead
 	$(PYTHON) -m bench.wrk_overhead
+	$(PYTHON) -m bench.paths_time_to_page
+	$(PYTHON) -m bench.gateway_pipeline

@@ -54,19 +54,13 @@ class Runtime:
         settings = self.settings.get(ctx.db) or _DEFAULTS
         if is_excluded(endpoint, settings.exclusions):
             return
-        outcome = outcomes.classify(status, ctx.exception_names, ctx.exception_status, ctx.dispatched)
-        self.recorder.record(
-            ctx.db,
-            endpoint,
-            method,
-            status,
-            outcome,
-            duration,
-            now=time.time(),
-            request_id=ctx.request_id,
-            exception=ctx.exception_names[0] if ctx.exception_names else "",
-            message=ctx.exception_message,
-        )
+        names = ctx.exception_names
+        if not names and status < 400:
+            outcome = outcomes.SUCCESS  # what classify() says without an exception: skip the call
+        else:
+            outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
+        self.recorder.record(ctx.db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
+                             names[0] if names else "", ctx.exception_message)
 
     # -- flushing ---------------------------------------------------------------------------------
     def flush(self) -> dict[str, Exception]:
