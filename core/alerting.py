@@ -6,7 +6,9 @@ state and what happened (fire, escalate, resolve), from which the Odoo layer ope
 incidents.
 
 * a breach starts *pending*; it *fires* once it has lasted ``pending`` seconds (at once when 0);
-* a firing alert that stops breaching stays firing for ``keep_firing`` seconds, then *resolves*;
+* a firing alert that stops breaching stays firing for ``keep_firing`` seconds, counted from the first
+  evaluation without a breach (Prometheus's ``keep_firing_for``: the step-by-step agreement check holds
+  the two to the same evaluation), then *resolves*;
 * a breach after resolution starts a new episode (and a new incident);
 * a firing alert whose severity rises *escalates* (one more trigger, same incident).
 """
@@ -44,6 +46,7 @@ class AlertState:
     last_breach_at: float | None = None
     resolved_at: float | None = None
     severity: str | None = None
+    clear_since: float | None = None  # first evaluation without a breach while firing (keep-firing runs from it)
 
 
 def step(prev: AlertState, breach: bool, severity: str | None, now: float, timing: Timing) -> tuple[AlertState, list[str]]:
@@ -55,16 +58,17 @@ def step(prev: AlertState, breach: bool, severity: str | None, now: float, timin
         if prev.state == PENDING:
             return _maybe_fire(replace(prev, last_breach_at=now, severity=_worst(prev.severity, severity)), now, timing)
         # firing
-        state = replace(prev, last_breach_at=now)
+        state = replace(prev, last_breach_at=now, clear_since=None)
         if _rank(severity) < _rank(prev.severity):
             return replace(state, severity=severity), [ESCALATE]
         return state, []
     if prev.state == PENDING:
         return AlertState(INACTIVE), []
     if prev.state == FIRING:
-        if now - (prev.last_breach_at or now) >= timing.keep_firing:
-            return replace(prev, state=RESOLVED, resolved_at=now), [RESOLVE]
-        return prev, []
+        clear_since = now if prev.clear_since is None else prev.clear_since
+        if now - clear_since >= timing.keep_firing:
+            return replace(prev, state=RESOLVED, resolved_at=now, clear_since=clear_since), [RESOLVE]
+        return replace(prev, clear_since=clear_since), []
     return prev, []
 
 
@@ -77,8 +81,8 @@ def next_evaluation(state: AlertState, timing: Timing) -> float | None:
     """When the state changes by itself if nothing else happens: the end of pending or of keep-firing."""
     if state.state == PENDING and state.active_since is not None:
         return state.active_since + timing.pending
-    if state.state == FIRING and state.last_breach_at is not None:
-        return state.last_breach_at + timing.keep_firing
+    if state.state == FIRING and state.clear_since is not None:
+        return state.clear_since + timing.keep_firing
     return None
 
 

@@ -42,10 +42,12 @@ class WouldBeIncident:
     resolved_at: float | None
     severity: str
     peak_ratio: float = 0.0
+    #: when it first had a page severity (it may open as a ticket and escalate); None if it never paged
+    paged_at: float | None = None
 
     @property
     def pages(self) -> bool:
-        return self.severity in PAGE_SEVERITIES
+        return self.paged_at is not None
 
 
 @dataclass(slots=True)
@@ -108,6 +110,8 @@ def replay(rule: Rule, timing: Timing, groups: dict[str, list[tuple[float, int, 
             if open_incident is not None:
                 if state.state == FIRING:
                     open_incident.severity = state.severity
+                    if open_incident.paged_at is None and state.severity in PAGE_SEVERITIES:
+                        open_incident.paged_at = t
                     if verdict.breach and verdict.ratio is not None:
                         open_incident.peak_ratio = max(open_incident.peak_ratio, verdict.ratio)
                 if RESOLVE in events:

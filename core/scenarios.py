@@ -3,6 +3,11 @@
 Each scenario is one-minute buckets ``(start, requests, errors)`` from time 0, made without randomness
 (errors are spread evenly, so the same scenario always gives the same buckets), and says whether it should
 *page*, open a *ticket* or do *nothing*, and when its failure starts and ends.
+
+Every scenario starts with three days of the same traffic without errors (``HISTORY``), as a site that
+has been running for a while has: the burn-rate rule's longest window is three days, and without that
+history its ratios would be those of a freshly installed addon. Times are seconds from the start of the
+history; the scenario proper starts at ``Scenario.start``.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 PAGE, TICKET, NOTHING = "page", "ticket", "nothing"
 MINUTE = 60
 DAY_RATE = 100  # requests per minute on a working endpoint
+HISTORY = 3 * 1440  # minutes of clean traffic before each scenario
 
 
 @dataclass(frozen=True)
@@ -23,12 +29,13 @@ class Scenario:
     failure: tuple[float, float] | None  # start and end of the failure, seconds from 0 (None: no failure)
 
     @property
-    def minutes(self) -> int:
-        return len(self.buckets)
+    def start(self) -> float:
+        """The first evaluation of the scenario proper, after the history."""
+        return (HISTORY + 1) * MINUTE
 
     @property
     def end(self) -> float:
-        return self.minutes * MINUTE
+        return len(self.buckets) * MINUTE
 
 
 class _Spread:
@@ -46,13 +53,20 @@ class _Spread:
 
 
 def _build(minutes: int, traffic, error_rate) -> tuple[tuple[float, int, int], ...]:
+    """``minutes`` of the scenario after ``HISTORY`` minutes of the same traffic without errors; ``traffic``
+    and ``error_rate`` take the minute of the scenario (negative in the history)."""
     spread = _Spread()
     out = []
-    for m in range(minutes):
+    for m in range(-HISTORY, minutes):
         requests = traffic(m)
-        errors = min(requests, spread(requests * error_rate(m)))
-        out.append((m * MINUTE, requests, errors))
+        errors = min(requests, spread(requests * error_rate(m))) if m >= 0 else 0
+        out.append(((m + HISTORY) * MINUTE, requests, errors))
     return tuple(out)
+
+
+def _at(minute: int) -> float:
+    """Seconds from time 0 of the scenario's ``minute``."""
+    return (HISTORY + minute) * MINUTE
 
 
 def _steady(rate: int = DAY_RATE):
@@ -65,18 +79,18 @@ def _during(start: int, end: int, inside: float, outside: float = 0.0):
 
 def full_outage() -> Scenario:
     return Scenario("full outage", "every request fails for 30 minutes", PAGE,
-                    _build(180, _steady(), _during(60, 90, 1.0)), (60 * MINUTE, 90 * MINUTE))
+                    _build(180, _steady(), _during(60, 90, 1.0)), (_at(60), _at(90)))
 
 
 def failure(rate: float, minutes: int = 60, total: int = 180) -> Scenario:
     return Scenario(f"{100 * rate:g}% failure", f"{100 * rate:g}% of requests fail for {minutes} minutes", PAGE,
-                    _build(total, _steady(), _during(60, 60 + minutes, rate)), (60 * MINUTE, (60 + minutes) * MINUTE))
+                    _build(total, _steady(), _during(60, 60 + minutes, rate)), (_at(60), _at(60 + minutes)))
 
 
 def slow_burn() -> Scenario:
     return Scenario("2% slow burn", "2% of requests fail for 6 hours: under the 5% threshold, but a 99.9% "
                     "budget is gone in a day and a half", PAGE,
-                    _build(8 * 60, _steady(), _during(60, 7 * 60, 0.02)), (60 * MINUTE, 7 * 60 * MINUTE))
+                    _build(8 * 60, _steady(), _during(60, 7 * 60, 0.02)), (_at(60), _at(7 * 60)))
 
 
 def spikes() -> Scenario:
@@ -91,7 +105,7 @@ def flapping() -> Scenario:
     def rate(m: int) -> float:
         return 0.2 if 60 <= m < 180 and (m - 60) % 10 < 5 else 0.0
     return Scenario("flapping", "20% errors 5 minutes on, 5 minutes off, for 2 hours", PAGE,
-                    _build(240, _steady(), rate), (60 * MINUTE, 180 * MINUTE))
+                    _build(240, _steady(), rate), (_at(60), _at(180)))
 
 
 def low_traffic() -> Scenario:

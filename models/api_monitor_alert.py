@@ -35,6 +35,7 @@ class ApiMonitorAlert(models.Model):
     active_since = fields.Datetime()
     fired_at = fields.Datetime()
     last_breach_at = fields.Datetime()
+    clear_since = fields.Datetime(help="First evaluation without a breach while firing: keep-firing runs from it.")
     resolved_at = fields.Datetime()
     incident_id = fields.Many2one("api.monitor.incident", ondelete="set null")
 
@@ -44,14 +45,14 @@ class ApiMonitorAlert(models.Model):
         self.ensure_one()
         return alerting.AlertState(
             self.state, to_epoch(self.active_since), to_epoch(self.fired_at), to_epoch(self.last_breach_at),
-            to_epoch(self.resolved_at), self.severity or None,
+            to_epoch(self.resolved_at), self.severity or None, to_epoch(self.clear_since),
         )
 
     def _store(self, state):
         values = {
             "state": state.state, "severity": state.severity, "active_since": to_datetime(state.active_since),
             "fired_at": to_datetime(state.fired_at), "last_breach_at": to_datetime(state.last_breach_at),
-            "resolved_at": to_datetime(state.resolved_at),
+            "resolved_at": to_datetime(state.resolved_at), "clear_since": to_datetime(state.clear_since),
         }
         if any(self[key] != value for key, value in values.items()):
             self.write(values)
@@ -66,7 +67,8 @@ class ApiMonitorAlert(models.Model):
         self.ensure_one()
         previous = self._core_state()
         state, events = alerting.step(previous, verdict.breach, verdict.severity, now, timing)
-        if not events and previous.state == state.state == alerting.FIRING and previous.severity == state.severity:
+        if (not events and previous.state == state.state == alerting.FIRING and previous.severity == state.severity
+                and previous.clear_since == state.clear_since):
             if state.last_breach_at != previous.last_breach_at:
                 updates.alerts.append((self.id, to_datetime(state.last_breach_at)))
         else:

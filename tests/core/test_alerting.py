@@ -47,10 +47,19 @@ def test_zero_pending_fires_at_the_first_breach():
 def test_keep_firing_holds_through_a_dip_and_resolves_after_it():
     firing = AlertState(FIRING, active_since=T - 100, fired_at=T - 40, last_breach_at=T, severity="P1")
     states, events = run([False] * 10, start=firing)
-    # last breach at T; keep_firing 120 s: resolves at the evaluation at T + 120
+    # the first evaluation without a breach is at T; keep_firing 120 s: resolves at the evaluation at T + 120
     assert states == [FIRING] * 8 + [RESOLVED, RESOLVED]
     assert events[8] == [RESOLVE]
     assert sum(e == [RESOLVE] for e in events) == 1
+
+
+def test_keep_firing_counts_from_the_first_evaluation_without_a_breach_as_prometheus_does():
+    # breaches at T and T + 60, evaluations every minute: the first clear one is at T + 120, so a
+    # 5 minute keep-firing resolves at T + 420 (not at the last breach + 300)
+    states, events = run([True, True, False, False, False, False, False, False, False], every=60.0,
+                         timing=Timing(pending=0, keep_firing=300))
+    assert states == [FIRING, FIRING, FIRING, FIRING, FIRING, FIRING, FIRING, RESOLVED, RESOLVED]
+    assert events[7] == [RESOLVE]
 
 
 def test_a_breach_during_keep_firing_continues_the_same_episode():
@@ -90,7 +99,8 @@ def test_manual_resolve_ends_the_episode():
 
 def test_next_evaluation_is_when_pending_or_keep_firing_ends():
     assert next_evaluation(AlertState(PENDING, active_since=T), TIMING) == T + 60
-    assert next_evaluation(AlertState(FIRING, last_breach_at=T), TIMING) == T + 120
+    assert next_evaluation(AlertState(FIRING, last_breach_at=T - 15, clear_since=T), TIMING) == T + 120
+    assert next_evaluation(AlertState(FIRING, last_breach_at=T), TIMING) is None  # still breaching
     assert next_evaluation(AlertState(INACTIVE), TIMING) is None
     assert next_evaluation(AlertState(RESOLVED), TIMING) is None
 
