@@ -15,6 +15,7 @@
         "data/api_monitor_rules.xml",
         "views/api_monitor_incident_views.xml",
         "views/api_monitor_rule_views.xml",
+        "views/api_monitor_backtest_views.xml",
         "views/api_monitor_receiver_views.xml",
         "views/api_monitor_endpoint_views.xml",
         "views/api_monitor_failure_views.xml",

@@ -27,6 +27,7 @@ class RequestContext:
         "exception_names",
         "exception_status",
         "exception_message",
+        "status",
     )
 
     def __init__(self, request_id: str, late: bool = False) -> None:
@@ -42,6 +43,8 @@ class RequestContext:
         self.exception_names: tuple[str, ...] = ()
         self.exception_status: int | None = None
         self.exception_message = ""
+        #: the HTTP status sent (500 until the response starts)
+        self.status = 500
 
     def set_exception(self, exc: BaseException) -> None:
         self.exception_names = qualified_names(type(exc))

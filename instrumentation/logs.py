@@ -8,14 +8,14 @@ written just after the response, carries it too.
 from __future__ import annotations
 
 import logging
-import threading
 
-_ATTR = "api_monitor_request_id"
+from .context import _local
+
 _installed = False
 
 
 def set_request_id(request_id: str | None) -> None:
-    setattr(threading.current_thread(), _ATTR, request_id)
+    _local.request_id = request_id
 
 
 def install() -> None:
@@ -26,7 +26,7 @@ def install() -> None:
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
-        request_id = getattr(threading.current_thread(), _ATTR, None)
+        request_id = getattr(_local, "request_id", None)
         if request_id:
             record.request_id = request_id
             # request ids never contain '%', so the suffix cannot disturb %-formatting of the args

@@ -7,44 +7,44 @@ to the recorder when the ``ir.http`` of a database with the addon served it.
 
 from __future__ import annotations
 
-import time
+from time import perf_counter
 
 import odoo.http
 
-from ..core import request_id
-from . import logs
-from .context import RequestContext, set_current
+from ..core.request_id import HEADER, WSGI_KEY, is_valid, new_request_id
+from .context import RequestContext, _local
 from .runtime import RUNTIME
 
 _MARK = "_api_monitor_original"
 
 
 def _instrumented_call(self, environ, start_response):
-    started = time.perf_counter()
-    rid = request_id.resolve(environ.get(request_id.WSGI_KEY))
+    started = perf_counter()
+    rid = environ.get(WSGI_KEY)
+    if rid is None or not is_valid(rid):
+        rid = new_request_id()
     ctx = RequestContext(rid)
-    set_current(ctx)
-    logs.set_request_id(rid)
-    sent = [500]
+    _local.ctx = ctx
+    _local.request_id = rid  # stays for the log lines written after the response (werkzeug's access line)
 
     def start(status, headers, exc_info=None):
         try:
-            sent[0] = int(status[:3])
+            ctx.status = int(status[:3])
         except ValueError:
-            sent[0] = 500
+            ctx.status = 500
         for name, _ in headers:
             if len(name) == 12 and name.lower() == "x-request-id":  # a controller set its own: ours wins
                 headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
                 break
-        headers.append((request_id.HEADER, rid))
+        headers.append((HEADER, rid))
         return start_response(status, headers, exc_info)
 
     try:
         return getattr(type(self), _MARK)(self, environ, start)
     finally:
-        set_current(None)
+        _local.ctx = None
         if ctx.monitored and not ctx.late:
-            RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), sent[0], time.perf_counter() - started)
+            RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 
 
 def install() -> None:

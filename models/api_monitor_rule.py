@@ -304,6 +304,15 @@ class ApiMonitorRule(models.Model):
         })
         return {"type": "ir.actions.act_url", "url": f"/web/content/{attachment.id}?download=true", "target": "self"}
 
+    def action_backtest(self):
+        """Open the backtest of this rule (the last day by default)."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window", "res_model": "api.monitor.backtest", "view_mode": "form",
+            "target": "new", "name": _("Backtest: %(rule)s", rule=self.name),
+            "context": {"default_rule_id": self.id},
+        }
+
     def action_view_incidents(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.action_api_monitor_incident")

@@ -2,6 +2,7 @@
 # are run by pytest, which never imports this package.
 from . import (
     test_alerting,
+    test_backtest,
     test_classification_http,
     test_metrics_endpoint,
     test_pagerduty_webhook,

@@ -1,0 +1,148 @@
+"""The addon's cost on the real Odoo 18 HTTP server, module installed against not installed, in CPU
+instructions: the issue's wrk comparison without wrk's noise.
+
+Two Odoo servers (``--workers 0``, Odoo's default threaded server, access log at Odoo's default level)
+run under ``valgrind --tool=callgrind``: one on a database without the addon, one on a database with it.
+This process sends them the same sequential HTTP requests over a keep-alive connection, in alternating
+phases, and ``callgrind_control`` counts each phase. Everything the Odoo process does is counted: the HTTP
+server, Odoo, the access log line, the addon's wrapper, hooks and recorder, and its flusher thread. The
+flush interval is set to its maximum (60 s), the closest to production that the slowed-down server allows:
+valgrind serves a few requests a second, so a 60 s interval flushes once every few hundred requests, as a
+5 s interval does at 100 requests a second. PostgreSQL and the client are other processes, not counted.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.dispatch_instructions import dumped_totals, estimated_cycles
+from bench.table import table
+from tools.services import Odoo, Postgres, free_port, wait_for_port
+
+PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
+CASES = {
+    "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}),
+    "call_kw res.partner.search_read (user)": (
+        "/web/dataset/call_kw/res.partner/search_read",
+        {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "search_read", "args": [[]],
+                                      "kwargs": {"fields": ["name"], "limit": 5}}},
+    ),
+}
+
+
+class Client:
+    """One keep-alive connection, logged in, sending JSON-RPC posts."""
+
+    def __init__(self, port: int, db: str) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        self.cookie = ""
+        body = {"jsonrpc": "2.0", "params": {"db": db, "login": "admin", "password": "admin"}}
+        headers = self.post("/web/session/authenticate", body)
+        self.cookie = re.search(r"session_id=([^;]+)", headers["Set-Cookie"]).group(1)
+
+    def post(self, path: str, body: dict) -> dict:
+        data = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.cookie:
+            headers["Cookie"] = f"session_id={self.cookie}"
+        self.conn.request("POST", path, data, headers)
+        response = self.conn.getresponse()
+        answer = response.read()
+        if response.status != 200 or b'"result"' not in answer:
+            raise RuntimeError(f"{path}: {response.status} {answer[:300]!r}")
+        return dict(response.getheaders())
+
+
+def ctl(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True, stdout=subprocess.DEVNULL, timeout=600)
+
+
+def main() -> int:
+    odoo = Odoo()
+    if not odoo.available:
+        print(f"no Odoo at {odoo.path}: benchmark not run")
+        return 0
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed (Debian package 'valgrind'): benchmark not run")
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="api_monitor_server_instructions_"))
+    servers, phases = {}, []
+    try:
+        with Postgres() as pg:
+            setups = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("bench_monitored", "api_monitor")}
+            for db, modules in setups.values():
+                odoo.install(pg, db, modules, work)
+            pg.psql("INSERT INTO ir_config_parameter (key, value, create_date, write_date) "
+                    "VALUES ('api_monitor.flush_interval', '60', now(), now())", "bench_monitored")
+            for label, (db, _) in setups.items():
+                port = free_port()
+                dumps = work / db
+                dumps.mkdir()
+                cmd = odoo.command(pg, db, f"--http-port={port}", "--workers=0", "--max-cron-threads=0")
+                log = open(work / f"{db}.log", "w")
+                proc = subprocess.Popen(
+                    ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes", "--branch-sim=yes",
+                     f"--callgrind-out-file={dumps}/cg.%p", *cmd], stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True)
+                servers[label] = (proc, port, db, dumps)
+            clients = {}
+            for label, (proc, port, db, _) in servers.items():
+                wait_for_port(port, timeout=900, proc=proc)
+                clients[label] = Client(port, db)
+                for path, body in CASES.values():
+                    for _ in range(20):  # warm-up
+                        clients[label].post(path, body)
+                ctl(proc.pid, "-i", "on")
+            for case, (path, body) in CASES.items():
+                for rnd in range(ROUNDS):
+                    order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
+                    for label in order:
+                        proc = servers[label][0]
+                        ctl(proc.pid, "-z")
+                        for _ in range(PER_PHASE):
+                            clients[label].post(path, body)
+                        name = f"p{len(phases)}"
+                        ctl(proc.pid, "-d", name)
+                        phases.append({"name": name, "case": case, "setup": label})
+            for proc, *_ in servers.values():
+                os.killpg(proc.pid, 15)
+                proc.wait(timeout=600)
+            totals = {}
+            for proc, _, _, dumps in servers.values():
+                totals.update(dumped_totals(dumps))
+    finally:
+        for proc, *_ in servers.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+        odoo.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+    for unit, of in (("instructions", lambda e: e["Ir"]), ("estimated cycles", estimated_cycles)):
+        rows = []
+        for case in CASES:
+            counts = {s: [of(totals[p["name"]]) / PER_PHASE for p in phases if p["case"] == case and p["setup"] == s]
+                      for s in ("not installed", "installed")}
+            base = min(counts["not installed"])
+            for setup, values in counts.items():
+                added = min(values) - base
+                rows.append([case, setup, " / ".join(f"{v / 1000:.1f}k" for v in values),
+                             f"{100 * (max(values) - min(values)) / min(values):.2f}%", f"{added / 1000:+.1f}k",
+                             f"{100 * added / base:+.2f}%",
+                             "" if setup == "not installed" else ("met" if added / base <= 0.01 else "MISSED")])
+        print(f"{unit.capitalize()} per request of the whole Odoo server process (callgrind), {ROUNDS} rounds of "
+              f"{PER_PHASE} sequential requests per phase, the two servers alternating")
+        print(table(["request", "setup", f"{unit} per request (each round)", "round-to-round",
+                     "added (lowest rounds)", "= throughput loss", "target (<= 1%)"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
