@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export ODOO_PATH ?= /opt/odoo
 
-.PHONY: demo test test-core test-odoo bench stack drill
+.PHONY: demo test test-core test-odoo bench stack drill quality
 
 demo:
 	$(PYTHON) -m tools.demo
@@ -12,6 +12,9 @@ stack:
 
 drill:
 	$(PYTHON) -m tools.gateway_drill
+
+quality:
+	$(PYTHON) -m tools.quality --png quality.png
 
 test: test-core test-odoo
 
@@ -27,6 +30,7 @@ bench:
 	$(PYTHON) -m bench.evaluator
 	$(PYTHON) -m bench.time_to_page
 	$(PYTHON) -m bench.dispatch_instructions
+	$(PYTHON) -m bench.server_instructions
 	$(PYTHON) -m bench.dispatch_overhead
 	$(PYTHON) -m bench.wrk_overhead
 	$(PYTHON) -m bench.paths_time_to_page

@@ -26,50 +26,13 @@ PER_BLOCK = 200
 
 SHELL = r"""
 import io, json, statistics, time
-import odoo, odoo.http
-from werkzeug.test import EnvironBuilder
+from odoo.addons.api_monitor.bench import inprocess as ip
+from odoo.addons.api_monitor.bench.inprocess import CASES, app, original, instrumented, Application, serve
 
-app = odoo.http.root
-BASE = {"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8069", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8069"}
-Application = type(app)
-original = Application._api_monitor_original
-instrumented = Application.__call__
-
-def session_for(db):
-    # a real session: log in through /web/session/authenticate, as a browser would
-    data = json.dumps({"jsonrpc": "2.0", "params": {"db": db, "login": "admin", "password": "admin"}}).encode()
-    env = EnvironBuilder(path="/web/session/authenticate", method="POST", data=data,
-                         content_type="application/json", environ_base=BASE).get_environ()
-    headers = []
-    body = b"".join(original(app, env, lambda s, h, e=None: headers.extend(h)))
-    cookie = next((v for k, v in headers if k.lower() == "set-cookie" and v.startswith("session_id=")), None)
-    assert cookie, (headers, body[:500])
-    return cookie.split(";", 1)[0].split("=", 1)[1]
-
-CASES = {
-    "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}),
-    "call_kw res.partner.search_read (user)": ("/web/dataset/call_kw/res.partner/search_read",
-        {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "search_read", "args": [[]],
-                                       "kwargs": {"fields": ["name"], "limit": 5}}}),
-}
-sids = {db: session_for(db) for db in ("bench_plain", "bench_monitored")}
+sids = {db: ip.session_for(db) for db in ("bench_plain", "bench_monitored")}
 
 def environ(db, path, body):
-    data = json.dumps(body).encode()
-    builder = EnvironBuilder(path=path, method="POST", data=data, content_type="application/json",
-                             headers={"Cookie": f"session_id={sids[db]}"}, environ_base=BASE)
-    env = builder.get_environ()
-    env["api_monitor.body"] = data
-    return env
-
-def serve(entry, env):
-    status = []
-    env = dict(env, **{"wsgi.input": io.BytesIO(env["api_monitor.body"])})  # a fresh body for every request
-    result = entry(app, env, lambda s, h, e=None: status.append(s))
-    b"".join(result)
-    if hasattr(result, "close"):
-        result.close()
-    return status[0]
+    return ip.environ(sids[db], path, body)
 
 out = {}
 for case, (path, body) in CASES.items():
@@ -94,17 +57,7 @@ for case, (path, body) in CASES.items():
 # The same database with the addon's hooks switched on and off: "off" serves through Odoo's original
 # entry point with the addon's ir.http methods replaced by plain pass-throughs, so the only difference
 # between the two is the addon's own work, request for request, on the same data and caches.
-from odoo.addons.api_monitor.models import ir_http as monitor_hooks
-_HOOKS = {name: monitor_hooks.IrHttp.__dict__[name] for name in ("_match", "_dispatch", "_post_dispatch", "_handle_error")}
-
-def _passthrough(name):
-    def method(cls, *args):
-        return getattr(super(monitor_hooks.IrHttp, cls), name)(*args)
-    return classmethod(method)
-
-def hooks(on):
-    for name, method in _HOOKS.items():
-        setattr(monitor_hooks.IrHttp, name, method if on else _passthrough(name))
+hooks = ip.hooks
 
 for case, (path, body) in CASES.items():
     env = environ("bench_monitored", path, body)

@@ -12,7 +12,10 @@ import json
 import odoo.http
 from werkzeug.test import EnvironBuilder
 
+from odoo.addons.api_monitor.bench.cases import CASES
 from odoo.addons.api_monitor.models import ir_http as monitor_hooks
+
+__all__ = ["CASES", "app", "original", "instrumented", "session_for", "environ", "serve", "answer", "hooks"]
 
 app = odoo.http.root
 Application = type(app)
@@ -21,16 +24,6 @@ original = Application._api_monitor_original
 instrumented = Application.__call__
 
 BASE = {"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8069", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8069"}
-
-CASES = {
-    "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}),
-    "call_kw res.partner.search_read (user)": (
-        "/web/dataset/call_kw/res.partner/search_read",
-        {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "search_read", "args": [[]],
-                                      "kwargs": {"fields": ["name"], "limit": 5}}},
-    ),
-}
-
 
 def session_for(db: str) -> str:
     """A real session id: log in through /web/session/authenticate, as a browser would."""

@@ -23,21 +23,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.cases import CASES
 from bench.dispatch_instructions import dumped_totals, estimated_cycles
 from bench.table import table
 from tools.services import Odoo, Postgres, free_port, wait_for_port
 
 PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
-CASES = {
-    "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}),
-    "call_kw res.partner.search_read (user)": (
-        "/web/dataset/call_kw/res.partner/search_read",
-        {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "search_read", "args": [[]],
-                                      "kwargs": {"fields": ["name"], "limit": 5}}},
-    ),
-}
-
 
 class Client:
     """One keep-alive connection, logged in, sending JSON-RPC posts."""

@@ -103,6 +103,17 @@ class Traffic:
             return [r for r in self.log if r.endpoint == endpoint]
 
 
+def wait_for(predicate, timeout: float, every: float = 0.05):
+    """The first true value of ``predicate()``, polled every ``every`` seconds; None after ``timeout``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return None
+
+
 def detection_floor(requests_: list[Request], failure_start: float, rule: ThresholdRule, pending: float) -> float | None:
     """The rule's own mathematical detection time, in seconds after the first failing request.
 
@@ -211,14 +222,9 @@ class Stack:
     def heal_model(self, model: str) -> None:
         self.pg.psql(f"DROP TRIGGER IF EXISTS api_monitor_drill_fail ON {model.replace('.', '_')}", DB)
 
-    def wait_for(self, predicate, timeout: float, every: float = 0.05):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(every)
-        return None
+    @staticmethod
+    def wait_for(predicate, timeout: float, every: float = 0.05):
+        return wait_for(predicate, timeout, every)
 
     def page_for(self, endpoint: str, action: str = "trigger") -> dict | None:
         """The first PagerDuty event of ``action`` whose summary names ``endpoint``, from the sandbox."""

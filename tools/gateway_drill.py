@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.table import table
-from tools.drill import ROUTING_KEY, Traffic, endpoint_of
+from tools.drill import ROUTING_KEY, Traffic, endpoint_of, wait_for
 from tools.stack import AM_ROUTING_KEY, TIGHT, GatewayStack, Intervals, need, PROGRAMS
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "api_monitor.json"
@@ -121,13 +121,7 @@ class Drills:
 
     @staticmethod
     def _wait(predicate, timeout: float, every: float = 0.2):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(every)
-        return None
+        return wait_for(predicate, timeout, every)
 
     # -- the drills ---------------------------------------------------------------------------------
     def rpc_errors(self, drill: str, kill_sender: bool = False, throttle: float = 0.0) -> list[Result]:
