@@ -48,7 +48,8 @@ RUNTIME.autostart = False  # no flusher thread: flushes are made explicitly and 
 DB = "__DB__"
 
 def ctl(*args):
-    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["callgrind_control", *args, str(os.getpid())], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
 sid = ip.session_for(DB)
 setups = {"not installed": False} if DB == "bench_plain" else {"installed, hooks off": False, "installed": True}
