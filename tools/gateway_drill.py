@@ -159,10 +159,21 @@ class Drills:
         if throttle:
             attempts = self.stack.sandbox.state.snapshot()["attempts"]["pagerduty"]
             notes.append(f"PagerDuty attempts so far: {attempts}")
+        slack = [m for m in self.stack.sandbox.state.snapshot()["slack"] if m["at"] >= t0 and endpoint in m["text"]]
+        notes.append(f"Slack messages: {len(slack)}")
         page_tol = self.tol["throttled"] if throttle else self.tol["page"]
-        return [Result(drill, path, Span(pages[path] and pages[path]["at"] - t0, *page_tol),
-                       Span(resolves[path] and resolves[path]["at"] - healed, *self.tol["resolve"]),
-                       self._alerts(path, t0, marker), list(notes)) for path in self.paths]
+        results = []
+        for path in self.paths:
+            alerts = self._alerts(path, t0, marker)
+            path_notes = list(notes)
+            if alerts != 1:  # say what the sandbox received, to see where a second alert came from
+                path_notes.append("events: " + ", ".join(
+                    f"{e['action']} {e['dedup_key'][:8]} at {e['at'] - t0:.1f} s"
+                    for e in self._events(path, t0, marker, "trigger") + self._events(path, t0, marker, "resolve")))
+            results.append(Result(drill, path, Span(pages[path] and pages[path]["at"] - t0, *page_tol),
+                                  Span(resolves[path] and resolves[path]["at"] - healed, *self.tol["resolve"]),
+                                  alerts, path_notes))
+        return results
 
     def odoo_stopped(self) -> list[Result]:
         t0 = time.time()

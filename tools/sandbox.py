@@ -71,6 +71,23 @@ def validate_event(event: object) -> list[str]:
     return errors
 
 
+def slack_text(body: object) -> str | None:
+    """The text of a Slack incoming-webhook message, as Slack accepts them: a ``text``, or ``attachments``
+    (what Alertmanager sends) or ``blocks`` carrying one; None when Slack would answer ``invalid_payload``."""
+    if not isinstance(body, dict):
+        return None
+    if isinstance(body.get("text"), str) and body["text"]:
+        return body["text"]
+    parts = []
+    for attachment in body.get("attachments") or []:
+        if isinstance(attachment, dict):
+            parts += [attachment[k] for k in ("title", "text", "fallback") if isinstance(attachment.get(k), str)]
+    for block in body.get("blocks") or []:
+        if isinstance(block, dict) and isinstance(block.get("text"), dict) and isinstance(block["text"].get("text"), str):
+            parts.append(block["text"]["text"])
+    return "\n".join(p for p in parts if p) or None
+
+
 def _iso8601(value: object) -> bool:
     if not isinstance(value, str):
         return False
@@ -243,9 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
                 dedup = state.apply(body, now)
                 return self._reply(202, {"status": "success", "message": "Event processed", "dedup_key": dedup})
             if target == "slack":
-                if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+                text = slack_text(body)
+                if text is None:
                     return self._reply(400, b"invalid_payload")
-                state.slack.append({"at": now, "path": self.path, "text": body["text"]})
+                state.slack.append({"at": now, "path": self.path, "text": text})
                 return self._reply(200, b"ok")
             if target == "alertmanager":
                 state.alertmanager.append({"at": now, "alerts": body})

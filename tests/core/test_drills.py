@@ -33,6 +33,8 @@ def test_the_four_drills_page_once_and_resolve_in_time(tmp_path):
     assert results[1].notes[0].endswith("paged as OdooDown only")
     assert results[2].notes[0] in ("killed alertmanager1, the replica that sent the page",
                                    "killed alertmanager2, the replica that sent the page")
+    # both paths tell the ops channel: the addon (when Odoo runs) and Alertmanager (trigger and resolve)
+    assert int(results[0].notes[-1].rsplit(" ", 1)[1]) >= 2
     attempts = int(results[3].notes[0].rsplit(" ", 1)[1])
     assert attempts >= 3  # refused with 429 at least twice before the page went through
 

@@ -159,3 +159,16 @@ def test_retry_gives_up_past_the_give_up_age():
 @pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("12", 12.0), ("soon", None)])
 def test_parse_retry_after(value, expected):
     assert parse_retry_after(value, 0.0) == expected
+
+
+def test_the_sandbox_reads_slack_messages_as_slack_accepts_them():
+    from tools.sandbox import slack_text
+
+    assert slack_text({"text": "hello"}) == "hello"
+    # Alertmanager's slack_configs send attachments, without a top-level text
+    assert slack_text({"channel": "#ops", "attachments": [{"title": "[P1] HighApiErrorRate", "text": "100% server errors",
+                                                           "fallback": "[P1] HighApiErrorRate"}]}) == \
+        "[P1] HighApiErrorRate\n100% server errors\n[P1] HighApiErrorRate"
+    assert slack_text({"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "resolved"}}]}) == "resolved"
+    assert slack_text({"channel": "#ops"}) is None
+    assert slack_text(["text"]) is None
