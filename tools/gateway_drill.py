@@ -156,6 +156,8 @@ class Drills:
                     for p in self.paths}
         if killed:
             self.stack.restart(killed)
+            rejoined = self.stack.wait_for_cluster()
+            notes.append(f"{killed} restarted, {'back in' if rejoined else 'NOT back in'} the cluster")
         if throttle:
             attempts = self.stack.sandbox.state.snapshot()["attempts"]["pagerduty"]
             notes.append(f"PagerDuty attempts so far: {attempts}")

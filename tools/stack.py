@@ -307,6 +307,25 @@ class GatewayStack:
     def restart(self, name: str) -> None:
         self.services[name].start()
 
+    def cluster_peers(self, replica: int) -> int:
+        """How many peers one Alertmanager replica sees in its gossip cluster (itself included)."""
+        try:
+            with urllib.request.urlopen(f"{self.alertmanagers[replica]}/api/v2/status", timeout=5) as response:
+                cluster = json.load(response).get("cluster") or {}
+        except OSError:
+            return 0
+        return len(cluster.get("peers") or []) if cluster.get("status") == "ready" else 0
+
+    def wait_for_cluster(self, timeout: float = 60.0) -> bool:
+        """Until both replicas see each other again (after one was restarted): notifications are deduplicated
+        between replicas only through their gossip."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(self.cluster_peers(i) == 2 for i in (0, 1)):
+                return True
+            time.sleep(0.5)
+        return False
+
     def query(self, expr: str) -> list[dict]:
         """An instant PromQL query against the stack's Prometheus."""
         url = f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
