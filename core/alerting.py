@@ -10,7 +10,10 @@ incidents.
   evaluation without a breach (Prometheus's ``keep_firing_for``: the step-by-step agreement check holds
   the two to the same evaluation), then *resolves*;
 * a breach after resolution starts a new episode (and a new incident);
-* a firing alert whose severity rises *escalates* (one more trigger, same incident).
+* a firing alert whose severity rises *escalates* (one more trigger, same incident);
+* a firing alert whose breach goes on only at a lower severity (a burn-rate page whose ticket tiers still
+  burn) is clearing: it resolves after ``keep_firing``, and the lower severity then starts an episode of
+  its own, as Prometheus's separate alert per tier would (the page ends, a ticket opens).
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class AlertState:
 
 def step(prev: AlertState, breach: bool, severity: str | None, now: float, timing: Timing) -> tuple[AlertState, list[str]]:
     """Advance one alert by one evaluation at ``now``; returns the new state and its events."""
+    if breach and prev.state == FIRING and _rank(severity) > _rank(prev.severity):
+        breach = False  # only a lower severity breaches: this episode is clearing (see the module docstring)
     if breach:
         if prev.state in (INACTIVE, RESOLVED):
             pending = AlertState(PENDING, active_since=now, last_breach_at=now, severity=severity)

@@ -30,7 +30,7 @@ from core.alerting import FIRING, Timing
 from core.backtest import Backtest, replay
 from core.export import RuleExport, alerting_rules, dump
 from core.rules import BurnRateRule, Rule, ThresholdRule, workbook_tiers
-from core.scenarios import MINUTE, PAGE, Scenario, library
+from core.scenarios import HISTORY, MINUTE, PAGE, Scenario, library
 
 ENDPOINT = "/web/dataset/call_kw/sale.order/action_confirm"
 
@@ -207,22 +207,25 @@ def draw(rows: list[Quality], scenarios: list[Scenario], path: Path) -> bool:
     fig, axes = plt.subplots(len(scenarios), 1, figsize=(11, 2.1 * len(scenarios)), constrained_layout=True)
     colours = ["tab:red", "tab:orange", "tab:blue"]
     for ax, scenario in zip(axes, scenarios):
-        hours = [s / 3600 for s, _, _ in scenario.buckets]
-        ratio = []
-        for i in range(len(scenario.buckets)):
+        origin = HISTORY * MINUTE  # the chart shows the scenario proper, in hours from its start
+        hours, ratio = [], []
+        for i, (start, _, _) in enumerate(scenario.buckets):
+            if start < origin:
+                continue
             window = scenario.buckets[max(0, i - 4): i + 1]
             n = sum(b[1] for b in window)
+            hours.append((start - origin) / 3600)
             ratio.append(100 * sum(b[2] for b in window) / n if n else 0)
         ax.plot(hours, ratio, color="black", linewidth=0.8, label="server errors over 5m (%)")
         for k, (family, colour) in enumerate(zip(fams, colours)):
             for incident in backtest(scenario, family.rule, family.timing).incidents:
                 end = incident.resolved_at if incident.resolved_at is not None else scenario.end
-                ax.axvspan(incident.fired_at / 3600, end / 3600, ymin=0.9 - 0.12 * k, ymax=1.0 - 0.12 * k,
-                           color=colour, alpha=0.8 if incident.pages else 0.3)
+                ax.axvspan((incident.fired_at - origin) / 3600, (end - origin) / 3600, ymin=0.9 - 0.12 * k,
+                           ymax=1.0 - 0.12 * k, color=colour, alpha=0.8 if incident.pages else 0.3)
         ax.set_title(f"{scenario.name} (expected: {scenario.expect})", fontsize=9, loc="left")
         ax.set_ylabel("%", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[-1].set_xlabel("hours")
+    axes[-1].set_xlabel("hours from the start of the scenario (after three days of clean history)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
     fig.legend(handles, [f.name for f in fams], loc="lower center", fontsize=8, ncol=1,
                bbox_to_anchor=(0.5, -0.04))

@@ -112,3 +112,14 @@ def test_restart_resumes_from_stored_timestamps_without_refiring():
     assert (state.state, events) == (FIRING, [FIRE])
     state, events = step(state, True, "P1", T + 660, TIMING)
     assert events == []
+
+
+def test_a_page_whose_breach_goes_on_only_at_ticket_severity_resolves_and_a_ticket_follows():
+    firing = AlertState(FIRING, active_since=T - 100, fired_at=T - 40, last_breach_at=T - 15, severity="P1")
+    timing = Timing(pending=0, keep_firing=60)
+    state, events = step(firing, True, "P3", T, timing)  # the page tiers stopped, a ticket tier still burns
+    assert (state.state, state.severity, state.clear_since, events) == (FIRING, "P1", T, [])
+    state, events = step(state, True, "P3", T + 60, timing)
+    assert (state.state, events) == (RESOLVED, [RESOLVE])
+    state, events = step(state, True, "P3", T + 120, timing)
+    assert (state.state, state.severity, events) == (FIRING, "P3", [FIRE])
