@@ -19,6 +19,10 @@ estimate from its cache and branch simulation (10 cycles an L1 or branch miss, 1
 
 Only the Odoo process is counted: PostgreSQL's work and the HTTP server's are left out of the denominator,
 so the share is an upper bound of the throughput a CPU-bound Odoo loses. Target: at most 1%.
+
+Both processes run with ``PYTHONHASHSEED=0``: with random string hashing, the layout of dicts and sets
+differs from process to process, and so do the instruction counts of the same requests, by up to about
+half a percent; with the same seed they repeat.
 """
 
 from __future__ import annotations
@@ -148,7 +152,7 @@ def main() -> int:
                 dumps = work / db
                 dumps.mkdir()
                 cmd = odoo.command(pg, db)
-                cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes", "--branch-sim=yes",
+                cmd = ["env", "PYTHONHASHSEED=0", "valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes", "--branch-sim=yes",
                        f"--callgrind-out-file={dumps}/cg.%p",
                        cmd[0], cmd[1], "shell", *cmd[2:], "--no-http", "--log-level=warn"]
                 script = (SHELL.replace("__DB__", db).replace("__PER_PHASE__", str(PER_PHASE))
