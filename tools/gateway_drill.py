@@ -74,7 +74,12 @@ class Result:
 
 
 def tolerances(intervals: Intervals, rule: dict) -> dict[str, tuple[float, float]]:
-    """Expected times from the rule and the intervals: the rule's own detection plus every delay on the path."""
+    """Expected times from the rule and the intervals: the rule's own detection plus every delay on the path.
+
+    The ``addon_*`` entries are the addon's own path: a flush within a second of the first server errors,
+    the evaluator woken by it, the outbox delivered at once; its windows are whole one-minute buckets, so a
+    1-minute window holds from 0 to 60 seconds of requests and can clear as soon as a new minute starts.
+    """
     def seconds(text: str) -> float:
         return float(text[:-1]) * {"s": 1, "m": 60}[text[-1]]
 
@@ -85,6 +90,8 @@ def tolerances(intervals: Intervals, rule: dict) -> dict[str, tuple[float, float
         "page": (pending, pending + path_delay),
         # the failing requests leave the window, then the alert keeps firing, then the path's delays
         "resolve": (keep + 0.5 * window, window + keep + resolve_delay),
+        "addon_page": (pending, pending + 20),
+        "addon_resolve": (keep, window + keep + 30),
         "down": (60.0, 60.0 + path_delay),
         "up": (0.0, resolve_delay),
         "throttled": (60.0, 60.0 + 60.0),
@@ -163,9 +170,10 @@ class Drills:
             notes.append(f"PagerDuty attempts so far: {attempts}")
         slack = [m for m in self.stack.sandbox.state.snapshot()["slack"] if m["at"] >= t0 and endpoint in m["text"]]
         notes.append(f"Slack messages: {len(slack)}")
-        page_tol = self.tol["throttled"] if throttle else self.tol["page"]
         results = []
         for path in self.paths:
+            prefix = "addon_" if path == "addon" else ""
+            page_tol = self.tol["throttled"] if throttle else self.tol[prefix + "page"]
             alerts = self._alerts(path, t0, marker)
             path_notes = list(notes)
             if alerts != 1:  # say what the sandbox received, to see where a second alert came from
@@ -173,7 +181,7 @@ class Drills:
                     f"{e['action']} {e['dedup_key'][:8]} at {e['at'] - t0:.1f} s"
                     for e in self._events(path, t0, marker, "trigger") + self._events(path, t0, marker, "resolve")))
             results.append(Result(drill, path, Span(pages[path] and pages[path]["at"] - t0, *page_tol),
-                                  Span(resolves[path] and resolves[path]["at"] - healed, *self.tol["resolve"]),
+                                  Span(resolves[path] and resolves[path]["at"] - healed, *self.tol[prefix + "resolve"]),
                                   alerts, path_notes))
         return results
 
