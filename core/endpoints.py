@@ -78,7 +78,7 @@ def rpc_endpoint(entry: str, service: object, method: object, params: object, is
 
 def is_excluded(endpoint: str, prefixes: Iterable[str]) -> bool:
     """True when the endpoint (a route template) starts with one of the excluded prefixes."""
-    return endpoint.startswith(prefixes if isinstance(prefixes, tuple) else tuple(prefixes))
+    return endpoint.startswith(tuple(prefixes))  # a tuple is passed through as it is
 
 
 class EndpointCap:

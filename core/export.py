@@ -137,18 +137,14 @@ def _alert(name, expr, pending, keep_firing, severity, rule, source, summary) ->
     return alert
 
 
-def prometheus_rules(rules: list[RuleExport], down_after: str = "1m") -> str:
-    """A Prometheus rule file: the alerting rules of every rule, an up check per source and a watchdog.
-
-    ``down_after`` is how long a scrape must fail before OdooDown or GatewayDown fire; keep it shorter than
-    the rules' pending times, so that "down" pages first and its inhibition holds back the alerts it causes.
-    """
+def prometheus_rules(rules: list[RuleExport]) -> str:
+    """A Prometheus rule file: the alerting rules of every rule, an up check per source and a watchdog."""
     groups = [{"name": f"api_monitor: {rule.name}", "rules": alerting_rules(rule)} for rule in rules]
     groups.append({"name": "api_monitor: health", "rules": [
-        {"alert": "OdooDown", "expr": 'up{job="odoo"} == 0', "for": down_after,
+        {"alert": "OdooDown", "expr": 'up{job="odoo"} == 0', "for": "1m",
          "labels": {"severity": "P1", "source": "odoo"},
          "annotations": {"summary": "Prometheus cannot scrape Odoo's /metrics on {{ $labels.instance }}"}},
-        {"alert": "GatewayDown", "expr": 'up{job="gateway"} == 0', "for": down_after,
+        {"alert": "GatewayDown", "expr": 'up{job="gateway"} == 0', "for": "1m",
          "labels": {"severity": "P1", "source": "gateway"},
          "annotations": {"summary": "Prometheus cannot scrape the gateway's mtail on {{ $labels.instance }}"}},
         {"alert": "Watchdog", "expr": "vector(1)", "labels": {"severity": "none"},

@@ -57,6 +57,8 @@ def classify(
     >>> classify(200, ("odoo.exceptions.MissingError", "odoo.exceptions.UserError"))
     'client_error'
     """
+    if not exception_names and status < 400:
+        return SUCCESS  # most requests: decided without building anything
     names = tuple(exception_names)
     if names:
         if exception_status is not None:

@@ -180,10 +180,9 @@ class Recorder:
             cap = self._caps.get(db)
             if cap is None:
                 cap = self._caps[db] = EndpointCap(self.cap)
-            if endpoint not in cap.known:
-                folds = cap.folds
-                endpoint = cap.admit(endpoint)
-                batch.folds += cap.folds - folds
+            folds = cap.folds
+            endpoint = cap.admit(endpoint)
+            batch.folds += cap.folds - folds
             key = (endpoint, method, code, outcome)
             batch.counters[key] = batch.counters.get(key, 0) + 1
             latency = batch.latency.get(endpoint)

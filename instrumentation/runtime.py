@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..core import outcome as outcomes
-from ..core.endpoints import UNMATCHED
+from ..core.endpoints import UNMATCHED, is_excluded
 from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
 from . import store, wake
@@ -52,13 +52,10 @@ class Runtime:
             self._ensure_started()
         endpoint = ctx.endpoint or UNMATCHED
         settings = self.settings.get(ctx.db) or _DEFAULTS
-        if endpoint.startswith(settings.exclusions):  # is_excluded(), inlined: exclusions are a tuple
+        if is_excluded(endpoint, settings.exclusions):
             return
         names = ctx.exception_names
-        if not names and status < 400:
-            outcome = outcomes.SUCCESS  # what classify() says without an exception: skip the call
-        else:
-            outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
+        outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
         self.recorder.record(ctx.db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
                              names[0] if names else "", ctx.exception_message)
 

@@ -11,8 +11,9 @@ from time import perf_counter
 
 import odoo.http
 
-from ..core.request_id import HEADER, WSGI_KEY, is_valid, new_request_id
-from .context import RequestContext, _local
+from ..core.request_id import HEADER, WSGI_KEY, resolve
+from . import logs
+from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
 _MARK = "_api_monitor_original"
@@ -20,12 +21,10 @@ _MARK = "_api_monitor_original"
 
 def _instrumented_call(self, environ, start_response):
     started = perf_counter()
-    rid = environ.get(WSGI_KEY)
-    if rid is None or not is_valid(rid):
-        rid = new_request_id()
+    rid = resolve(environ.get(WSGI_KEY))
     ctx = RequestContext(rid)
-    _local.ctx = ctx
-    _local.request_id = rid  # stays for the log lines written after the response (werkzeug's access line)
+    set_current(ctx)
+    logs.set_request_id(rid)  # stays for the log lines written after the response (werkzeug's access line)
 
     def start(status, headers, exc_info=None):
         try:
@@ -42,7 +41,7 @@ def _instrumented_call(self, environ, start_response):
     try:
         return getattr(type(self), _MARK)(self, environ, start)
     finally:
-        _local.ctx = None
+        set_current(None)
         if ctx.monitored and not ctx.late:
             RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 

@@ -8,7 +8,7 @@ from odoo.http import request
 
 from ..core import request_id
 from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
-from ..instrumentation.context import RequestContext, _local, current, set_current
+from ..instrumentation.context import RequestContext, current, set_current
 from ..instrumentation.dispatch import name_call_kw
 from ..instrumentation.runtime import RUNTIME
 
@@ -47,21 +47,18 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _match(cls, path_info):
-        ctx = getattr(_local, "ctx", None) or _context()
+        ctx = _context()
         try:
             rule, args = super()._match(path_info)
         except NotFound:
             _mark(ctx, UNMATCHED, cls.pool.db_name)
             raise
-        if ctx is not None and ctx.route is None:  # _mark(), inlined: this runs for every request
-            ctx.monitored = True
-            ctx.db = cls.pool.db_name
-            ctx.route = ctx.endpoint = rule.rule
+        _mark(ctx, rule.rule, cls.pool.db_name)
         return rule, args
 
     @classmethod
     def _dispatch(cls, endpoint):
-        ctx = getattr(_local, "ctx", None)
+        ctx = current()
         if ctx is not None:
             if ctx.exception_names:
                 ctx.clear_exception()
@@ -73,7 +70,7 @@ class IrHttp(models.AbstractModel):
     @classmethod
     def _post_dispatch(cls, response):
         super()._post_dispatch(response)
-        ctx = getattr(_local, "ctx", None)
+        ctx = current()
         if ctx is not None and ctx.late:
             _observe_late(ctx, response.status_code)
 

@@ -126,10 +126,6 @@ class Drills:
                    if a["routing_key"] == PATHS[path] and a["opened_at"] >= since
                    and (matches is None or matches in (a["summary"] or "")))
 
-    @staticmethod
-    def _wait(predicate, timeout: float, every: float = 0.2):
-        return wait_for(predicate, timeout, every)
-
     # -- the drills ---------------------------------------------------------------------------------
     def rpc_errors(self, drill: str, kill_sender: bool = False, throttle: float = 0.0) -> list[Result]:
         target = TARGETS[drill]
@@ -141,7 +137,7 @@ class Drills:
             self.say(f"({drill}) the PagerDuty sandbox answers 429 for {throttle:g} s")
         self.stack.break_model(target)
         self.say(f"({drill}) failure injected: every create on {target} answers a JSON-RPC error with HTTP 200")
-        pages = {p: self._wait(lambda p=p: self._first(p, t0, marker), 400) for p in self.paths}
+        pages = {p: wait_for(lambda p=p: self._first(p, t0, marker), 400, 0.2) for p in self.paths}
         for path, page in pages.items():
             self.say(f"({drill}) {path}: " + (f"paged after {page['at'] - t0:.1f} s" if page else "no page"))
         notes = []
@@ -159,7 +155,7 @@ class Drills:
         self.stack.heal_model(target)
         healed = time.time()
         self.say(f"({drill}) failure ended; waiting for the resolve ...")
-        resolves = {p: self._wait(lambda p=p: pages[p] and self._resolved(p, healed, pages[p]["dedup_key"]), 400, 0.5)
+        resolves = {p: wait_for(lambda p=p: pages[p] and self._resolved(p, healed, pages[p]["dedup_key"]), 400, 0.5)
                     for p in self.paths}
         if killed:
             self.stack.restart(killed)
@@ -189,13 +185,13 @@ class Drills:
         t0 = time.time()
         self.stack.stop_upstream()
         self.say("(b) Odoo stopped: the gateway answers 502 alone")
-        page = self._wait(lambda: self._first("prometheus", t0, "cannot scrape Odoo"), 300)
+        page = wait_for(lambda: self._first("prometheus", t0, "cannot scrape Odoo"), 300, 0.2)
         self.say("(b) prometheus: " + (f"OdooDown paged after {page['at'] - t0:.1f} s" if page else "no page"))
         time.sleep(5)  # a few more 502s while the page is out
         self.stack.start_upstream()
         back = time.time()
         self.say("(b) Odoo started again")
-        resolve = self._wait(lambda: page and self._resolved("prometheus", back, page["dedup_key"]), 300, 0.5)
+        resolve = wait_for(lambda: page and self._resolved("prometheus", back, page["dedup_key"]), 300, 0.5)
         gateway_5xx = self.stack.query('sum(increase(gateway_http_requests_total{code="502",origin="gateway"}[5m]))')
         errors = float(gateway_5xx[0]["value"][1]) if gateway_5xx else 0.0
         # every alert opened for Prometheus's PagerDuty service since Odoo stopped: OdooDown only
