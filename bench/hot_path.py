@@ -1,8 +1,9 @@
 """The request's hot path, in process: what the addon adds to every request, in microseconds.
 
 Per request the WSGI wrapper resolves the request id, builds the request context, classifies the
-outcome, checks the exclusions and records into the per-process recorder. This times exactly that
-sequence (core code, no Odoo needed), over many rounds, and prints the distribution per request.
+outcome, checks the exclusions and records into the per-process recorder; the flusher thread later folds
+the recorded requests into batches. This times exactly that sequence, the fold included (core code, no
+Odoo needed), over many rounds, and prints the distribution per request.
 Target: median at most 20 us.
 """
 
@@ -14,7 +15,7 @@ import time
 
 from bench.table import percentile, table
 from core import outcome, request_id
-from core.endpoints import DEFAULT_EXCLUSIONS, is_excluded
+from core.endpoints import DEFAULT_EXCLUSIONS
 from core.recorder import Recorder
 
 ROUNDS = 30
@@ -42,7 +43,7 @@ def one_request(recorder: Recorder, header: str | None, endpoint: str, error: bo
     if error:
         ctx.exception_names = ("builtins.KeyError", "builtins.LookupError", "builtins.Exception")
         ctx.exception_message = "'x'"
-    if is_excluded(ctx.endpoint, DEFAULT_EXCLUSIONS):
+    if ctx.endpoint.startswith(DEFAULT_EXCLUSIONS):
         return
     status = 200
     result = outcome.classify(status, ctx.exception_names, ctx.exception_status, ctx.dispatched)
@@ -62,8 +63,8 @@ def main() -> None:
         t0 = time.perf_counter_ns()
         for header, endpoint, error in workload:
             one_request(recorder, header, endpoint, error)
+        recorder.take()  # folding the queued requests into batches is part of their cost
         per_request.append((time.perf_counter_ns() - t0) / PER_ROUND / 1000)
-        recorder.take()
     median = statistics.median(per_request)
     rows = [["200 endpoints, 2% server errors", ROUNDS, PER_ROUND, median, min(per_request),
              percentile(per_request, 0.9), max(per_request), 20.0, "met" if median <= 20.0 else "MISSED"]]

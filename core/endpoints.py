@@ -58,6 +58,38 @@ def call_kw_endpoint(route: str, model: object, method: object, is_known: Known)
     return f"{CALL_KW_ROUTES[route]}/{model_name}/{method_name}"
 
 
+class NameCache:
+    """Endpoint names already worked out, by what they were worked out from, up to ``limit`` of them.
+
+    Naming a call_kw means two pattern matches and a look into the registry; the same model and method come
+    back on almost every request, so the name is remembered. A name with ``<unknown>`` in it is not: the
+    model may exist a moment later (a custom model added from the user interface extends the registry in
+    place), and callers inventing names must not grow the cache. Beyond the limit names are worked out
+    afresh each time.
+
+    >>> cache = NameCache(limit=1)
+    >>> cache.get(("a",), lambda: "/a"), cache.get(("a",), lambda: "changed"), cache.get(("b",), lambda: "/b")
+    ('/a', '/a', '/b')
+    >>> cache.get(("c",), lambda: "/<unknown>"), len(cache)
+    ('/<unknown>', 1)
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._names: dict[tuple, str] = {}
+
+    def get(self, key: tuple, compute: Callable[[], str]) -> str:
+        name = self._names.get(key)
+        if name is None:
+            name = compute()
+            if len(self._names) < self.limit and UNKNOWN not in name:
+                self._names[key] = name
+        return name
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 def rpc_endpoint(entry: str, service: object, method: object, params: object, is_known: Known) -> str:
     """Name an ``/jsonrpc`` or ``/xmlrpc[/2]`` call from its service, method and positional params.
 
@@ -74,11 +106,6 @@ def rpc_endpoint(entry: str, service: object, method: object, params: object, is
         return f"{entry}/object/{UNKNOWN}"
     known = isinstance(method, str) and _METHOD.fullmatch(method) and is_known(None, f"{service}.{method}")
     return f"{entry}/{service}/{method if known else UNKNOWN}"
-
-
-def is_excluded(endpoint: str, prefixes: Iterable[str]) -> bool:
-    """True when the endpoint (a route template) starts with one of the excluded prefixes."""
-    return endpoint.startswith(tuple(prefixes))  # a tuple is passed through as it is
 
 
 class EndpointCap:

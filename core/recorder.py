@@ -1,10 +1,10 @@
 """Per-process recorder: counts requests in memory and hands them over in batches.
 
 Odoo serves from several worker processes, and often several hosts, that share nothing but the database.
-Each process keeps its own :class:`Recorder`; the request's hot path only updates dictionaries under a
-lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the Odoo layer
-upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could not be
-written is merged back, so a database outage delays counts instead of losing them.
+Each process keeps its own :class:`Recorder`; the request's hot path only adds to an in-memory tally
+under a lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the
+Odoo layer upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could
+not be written is merged back, so a database outage delays counts instead of losing them.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ FAILURES_PER_BATCH = 5
 MESSAGE_LIMIT = 500
 
 CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
+
+#: a tally is [count, seconds, *one count per latency slot]
+_FIRST_SLOT = 2
+_NO_LATENCIES = (0,) * (len(LATENCY_BOUNDS) + 1)
 
 
 @dataclass(slots=True)
@@ -142,6 +146,12 @@ class Batch:
 class Recorder:
     """Counts requests of one process, per database, with no I/O.
 
+    :meth:`record` is the request's hot path: under a lock it adds the request to a tally of the requests
+    that share its database, endpoint, method, status, outcome and second (a count, the sum of their
+    durations and their latency histogram), so the work per request is one dictionary lookup. :meth:`drain`
+    folds the tallies into per-database :class:`Batch` es once per distinct key; the flusher thread calls it
+    at least once a second and :meth:`take` before it hands the batches over.
+
     >>> rec = Recorder()
     >>> rec.record("prod", "/web/dataset/call_kw/res.partner/read", "POST", 200, "server_error", 0.02,
     ...            now=1700000000.0, request_id="abc", exception="builtins.KeyError", message="'x'")
@@ -152,6 +162,10 @@ class Recorder:
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         self._lock = threading.Lock()
+        #: (db, endpoint, method, code, outcome, whole second) -> [count, seconds, one count per latency slot]
+        self._tallies: dict[tuple, list] = {}
+        #: (db, server error sample) in the order they were served
+        self._failures: list[tuple[str, Failure]] = []
         self._batches: dict[str, Batch] = {}
         self._caps: dict[str, EndpointCap] = {}
         self.cap = cap
@@ -173,45 +187,83 @@ class Recorder:
         message: str = "",
     ) -> None:
         """Count one served request. This is the request's hot path: memory only, no I/O."""
+        key = (db, endpoint, method, code, outcome, int(now))  # by the second: cheaper than by the minute here
+        lock = self._lock
+        lock.acquire()  # a try/finally costs half of a with-statement
+        try:
+            tally = self._tallies.get(key)
+            if tally is None:
+                tally = self._tallies[key] = [0, 0.0, *_NO_LATENCIES]
+            tally[0] += 1
+            tally[1] += duration
+            tally[_FIRST_SLOT + bisect.bisect_left(LATENCY_BOUNDS, duration)] += 1
+            if outcome == SERVER_ERROR:
+                self._failures.append(
+                    (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT]))
+                )
+                self.server_errors_pending = True
+        finally:
+            lock.release()
+        if outcome == SERVER_ERROR and self.on_server_error is not None:
+            self.on_server_error()
+
+    def drain(self) -> int:
+        """Fold the tallies into the batches; returns how many requests were folded."""
         with self._lock:
-            batch = self._batches.get(db)
+            tallies, self._tallies = self._tallies, {}
+            failures, self._failures = self._failures, []
+            return self._fold(tallies, failures)
+
+    def _fold(self, tallies: dict[tuple, list], failures: list[tuple[str, Failure]]) -> int:
+        folded = 0
+        batches, caps = self._batches, self._caps
+        for (db, endpoint, method, code, outcome, second), tally in tallies.items():
+            n, seconds = tally[0], tally[1]
+            folded += n
+            batch = batches.get(db)
             if batch is None:
-                batch = self._batches[db] = Batch()
-            cap = self._caps.get(db)
+                batch = batches[db] = Batch()
+            cap = caps.get(db)
             if cap is None:
-                cap = self._caps[db] = EndpointCap(self.cap)
-            folds = cap.folds
-            endpoint = cap.admit(endpoint)
-            batch.folds += cap.folds - folds
-            key = (endpoint, method, code, outcome)
-            batch.counters[key] = batch.counters.get(key, 0) + 1
-            latency = batch.latency.get(endpoint)
+                cap = caps[db] = EndpointCap(self.cap)
+            name = cap.admit(endpoint)
+            if name != endpoint:
+                batch.folds += n
+            key = (name, method, code, outcome)
+            batch.counters[key] = batch.counters.get(key, 0) + n
+            latency = batch.latency.get(name)
             if latency is None:
-                latency = batch.latency[endpoint] = Latency()
-            latency.observe(duration)
-            slot = (int(now // BUCKET_SECONDS) * BUCKET_SECONDS, endpoint)
+                latency = batch.latency[name] = Latency()
+            latency.counts = [a + b for a, b in zip(latency.counts, tally[_FIRST_SLOT:])]
+            latency.total += seconds
+            slot = (second // BUCKET_SECONDS * BUCKET_SECONDS, name)
             bucket = batch.buckets.get(slot)
             if bucket is None:
                 bucket = batch.buckets[slot] = TimeBucket()
-            bucket.requests += 1
-            bucket.duration_sum += duration
+            bucket.requests += n
+            bucket.duration_sum += seconds
             if outcome == CLIENT_ERROR:
-                bucket.client_errors += 1
+                bucket.client_errors += n
             elif outcome == SERVER_ERROR:
-                bucket.server_errors += 1
-                samples = batch.failures.get(endpoint)
-                if samples is None:
-                    samples = batch.failures[endpoint] = deque(maxlen=FAILURES_PER_BATCH)
-                samples.append(
-                    Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT])
-                )
-                self.server_errors_pending = True
-        if outcome == SERVER_ERROR and self.on_server_error is not None:
-            self.on_server_error()
+                bucket.server_errors += n
+        for db, sample in failures:
+            batch = batches.get(db)
+            if batch is None:
+                batch = batches[db] = Batch()
+            name = caps[db].admit(sample.endpoint)  # admitted with its tally above: never a new fold
+            if name != sample.endpoint:
+                sample.endpoint = name
+            samples = batch.failures.get(name)
+            if samples is None:
+                samples = batch.failures[name] = deque(maxlen=FAILURES_PER_BATCH)
+            samples.append(sample)
+        return folded
 
     def take(self) -> dict[str, Batch]:
         """Hand over every database's batch and start afresh."""
         with self._lock:
+            self._fold(self._tallies, self._failures)
+            self._tallies, self._failures = {}, []
             batches, self._batches = self._batches, {}
             self.server_errors_pending = False
         return batches
@@ -240,11 +292,13 @@ class Recorder:
     @property
     def pending(self) -> bool:
         with self._lock:
-            return any(batch.counters or batch.flush_errors for batch in self._batches.values())
+            return bool(self._tallies) or any(batch.counters or batch.flush_errors for batch in self._batches.values())
 
     def reset(self) -> None:
         """Forget everything: used in a freshly forked worker, whose parent's counts are not its own."""
         self._lock = threading.Lock()
+        self._tallies = {}
+        self._failures = []
         self._batches = {}
         self._caps = {}
         self.server_errors_pending = False

@@ -37,6 +37,8 @@ class Settings:
     flush_interval: int = 5
     retention_days: int = 8
     endpoint_cap: int = DEFAULT_CAP
+    #: route prefixes: a request whose endpoint starts with one is not counted (``str.startswith`` takes
+    #: the tuple as it is)
     exclusions: tuple[str, ...] = DEFAULT_EXCLUSIONS
 
 

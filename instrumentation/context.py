@@ -60,6 +60,12 @@ class RequestContext:
 
 
 def current() -> RequestContext | None:
+    """The context of the request this thread serves, or served last.
+
+    A context stays on its thread until the thread's next request replaces it, so that the log lines written
+    after the response (werkzeug's access line) still carry its request id; the hooks that read it run only
+    while a request is served.
+    """
     return getattr(_local, "ctx", None)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import odoo.http
 
-from ..core.endpoints import CALL_KW_ROUTES, call_kw_endpoint
+from ..core.endpoints import CALL_KW_ROUTES, NameCache, call_kw_endpoint
 from .context import current
 
 _MARK = "_api_monitor_original"
+#: the attribute of a registry that holds its :class:`NameCache`
+_NAMES = "_api_monitor_call_kw_names"
 
 
 def model_method_known(registry, model: str, method: str) -> bool:
@@ -23,8 +25,13 @@ def model_method_known(registry, model: str, method: str) -> bool:
     return not method or (not method.startswith("__") and callable(getattr(registry[model], method, None)))
 
 
-def name_call_kw(ctx, request) -> None:
-    """Refine a call_kw/call_button endpoint with the model and method of its JSON-RPC params."""
+def name_call_kw(ctx, request, registry) -> None:
+    """Refine a call_kw/call_button endpoint with the model and method of its JSON-RPC params.
+
+    ``request`` is Odoo's request object itself (not the ``odoo.http.request`` proxy) and ``registry`` the
+    database's registry, or None when it was not opened. Names are remembered per registry: a registry is
+    replaced whenever modules change, and its models and methods with it.
+    """
     if ctx.route not in CALL_KW_ROUTES or ctx.endpoint != ctx.route:
         return
     params = getattr(request, "params", None)
@@ -35,10 +42,18 @@ def name_call_kw(ctx, request) -> None:
             params = {}
     if not isinstance(params, dict):
         params = {}
-    registry = getattr(request, "registry", None)
-    ctx.endpoint = call_kw_endpoint(
-        ctx.route, params.get("model"), params.get("method"), lambda m, f: model_method_known(registry, m, f)
-    )
+    route, model, method = ctx.route, params.get("model"), params.get("method")
+
+    def compute() -> str:
+        return call_kw_endpoint(route, model, method, lambda m, f: model_method_known(registry, m, f))
+
+    if registry is None or type(model) is not str or type(method) is not str:
+        ctx.endpoint = compute()
+        return
+    cache = registry.__dict__.get(_NAMES)
+    if cache is None:
+        cache = registry.__dict__.setdefault(_NAMES, NameCache())
+    ctx.endpoint = cache.get((route, model, method), compute)
 
 
 def _wrap(original):
@@ -46,7 +61,7 @@ def _wrap(original):
         ctx = current()
         if ctx is not None and ctx.monitored:
             ctx.set_exception(exc)
-            name_call_kw(ctx, self.request)
+            name_call_kw(ctx, self.request, getattr(self.request, "registry", None))
         return original(self, exc)
 
     setattr(handle_error, _MARK, original)

@@ -1,21 +1,17 @@
 """Put the request id on every log line emitted while a request is served.
 
 A log record factory appends `` request_id=<id>`` to the message of records created in a thread that is
-serving a request. The id stays on the thread until its next request starts, so werkzeug's access line,
-written just after the response, carries it too.
+serving a request. The request's context (and so its id) stays on the thread until its next request
+starts, so werkzeug's access line, written just after the response, carries it too.
 """
 
 from __future__ import annotations
 
 import logging
 
-from .context import _local
+from .context import current
 
 _installed = False
-
-
-def set_request_id(request_id: str | None) -> None:
-    _local.request_id = request_id
 
 
 def install() -> None:
@@ -26,7 +22,8 @@ def install() -> None:
 
     def factory(*args, **kwargs):
         record = previous(*args, **kwargs)
-        request_id = getattr(_local, "request_id", None)
+        ctx = current()
+        request_id = ctx.request_id if ctx is not None else None
         if request_id:
             record.request_id = request_id
             # request ids never contain '%', so the suffix cannot disturb %-formatting of the args

@@ -15,7 +15,7 @@ import threading
 import time
 
 from ..core import outcome as outcomes
-from ..core.endpoints import UNMATCHED, is_excluded
+from ..core.endpoints import UNMATCHED
 from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
 from . import store, wake
@@ -52,7 +52,7 @@ class Runtime:
             self._ensure_started()
         endpoint = ctx.endpoint or UNMATCHED
         settings = self.settings.get(ctx.db) or _DEFAULTS
-        if is_excluded(endpoint, settings.exclusions):
+        if endpoint.startswith(settings.exclusions):  # a tuple of route prefixes
             return
         names = ctx.exception_names
         outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
@@ -95,6 +95,7 @@ class Runtime:
             self._wake.wait(timeout=1.0 if delay is None else min(delay, 1.0))
             self._wake.clear()
             try:
+                self.recorder.drain()  # at least once a second, so the queue holds a second of traffic at most
                 failed = self.flusher.step()
             except Exception:
                 _logger.exception("api_monitor: flush failed")

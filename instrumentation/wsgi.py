@@ -7,41 +7,46 @@ to the recorder when the ``ir.http`` of a database with the addon served it.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from time import perf_counter
 
 import odoo.http
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..core.request_id import HEADER, WSGI_KEY, resolve
-from . import logs
 from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
 _MARK = "_api_monitor_original"
+#: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed
+_STATUS_CODES = {f"{code} {reason.upper()}": code for code, reason in HTTP_STATUS_CODES.items()}
+_HEADER_KEY = HEADER.lower()
+_NAME = itemgetter(0)
+
+
+def _status_code(status: str) -> int:
+    try:
+        return int(status[:3])
+    except ValueError:
+        return 500
 
 
 def _instrumented_call(self, environ, start_response):
     started = perf_counter()
     rid = resolve(environ.get(WSGI_KEY))
     ctx = RequestContext(rid)
-    set_current(ctx)
-    logs.set_request_id(rid)  # stays for the log lines written after the response (werkzeug's access line)
+    set_current(ctx)  # replaces the previous request's; this one stays until the next (see context.current)
 
     def start(status, headers, exc_info=None):
-        try:
-            ctx.status = int(status[:3])
-        except ValueError:
-            ctx.status = 500
-        for name, _ in headers:
-            if len(name) == 12 and name.lower() == "x-request-id":  # a controller set its own: ours wins
-                headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
-                break
+        ctx.status = _STATUS_CODES.get(status) or _status_code(status)
+        if _HEADER_KEY in map(str.lower, map(_NAME, headers)):  # a controller set its own: ours wins
+            headers = [(k, v) for k, v in headers if k.lower() != _HEADER_KEY]
         headers.append((HEADER, rid))
         return start_response(status, headers, exc_info)
 
     try:
         return getattr(type(self), _MARK)(self, environ, start)
     finally:
-        set_current(None)
         if ctx.monitored and not ctx.late:
             RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 

@@ -13,17 +13,17 @@ from ..instrumentation.dispatch import name_call_kw
 from ..instrumentation.runtime import RUNTIME
 
 
-def _context():
-    """The request's context; created here when the WSGI wrapper was installed mid-request.
+def _late_context():
+    """A context for a request that started before the WSGI wrapper was installed, or None outside requests.
 
     That happens for the first request of a worker whose registry loads the addon during that very request
     (when the addon is not a server-wide module and the database was not preloaded). Such a "late" request
     is counted from here, at ``_post_dispatch`` or ``_handle_error``.
     """
-    ctx = current()
-    if ctx is None and request:
-        ctx = RequestContext(request_id.resolve(request.httprequest.headers.get(request_id.HEADER)), late=True)
-        set_current(ctx)
+    if not request:
+        return None
+    ctx = RequestContext(request_id.resolve(request.httprequest.headers.get(request_id.HEADER)), late=True)
+    set_current(ctx)
     return ctx
 
 
@@ -47,7 +47,7 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _match(cls, path_info):
-        ctx = _context()
+        ctx = current() or _late_context()
         try:
             rule, args = super()._match(path_info)
         except NotFound:
@@ -64,7 +64,7 @@ class IrHttp(models.AbstractModel):
                 ctx.clear_exception()
             ctx.dispatched = True
             if ctx.route in CALL_KW_ROUTES:
-                name_call_kw(ctx, request)
+                name_call_kw(ctx, request._get_current_object(), cls.pool)
         return super()._dispatch(endpoint)
 
     @classmethod

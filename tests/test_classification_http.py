@@ -6,7 +6,7 @@ import uuid
 from odoo.tests import tagged
 
 from ..instrumentation import store
-from .common import FailingRoutes, MonitorHttpCase  # noqa: F401 - FailingRoutes registers the test routes
+from .common import FailingRoutes, MonitorHttpCase, committed_counts  # noqa: F401 - FailingRoutes registers the test routes
 
 CALL_KW = "/web/dataset/call_kw"
 
@@ -62,6 +62,35 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.error_name(response), "odoo.exceptions.MissingError")
         self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/write", "POST", 200, "client_error"): 1})
+
+    def test_routes_under_the_default_exclusions_are_not_counted(self):
+        self.assertEqual(self.url_open("/websocket/health").status_code, 200)
+        self.assertEqual(self.url_open("/web/webclient/version_info", data="{}",
+                                       headers={"Content-Type": "application/json"}).status_code, 200)
+        self.assertEqual(self.counted(), {("/web/webclient/version_info", "POST", 200, "success"): 1})
+
+    def test_a_prefix_excluded_in_the_settings_is_not_counted_from_the_next_flush_on(self):
+        db = self.env.cr.dbname
+
+        def exclude(text):
+            with store.connect(db) as cr:
+                cr.execute("DELETE FROM ir_config_parameter WHERE key = 'api_monitor.excluded_endpoints'")
+                if text is not None:
+                    cr.execute("INSERT INTO ir_config_parameter (key, value) VALUES "
+                               "('api_monitor.excluded_endpoints', %s)", [text])
+            self.call_kw("res.partner", "search_count", [[]])
+            committed_counts(db)  # a flush reads the settings for what is recorded next
+
+        exclude("/web/webclient/")  # replaces the defaults: the websocket routes count again
+        self.addCleanup(exclude, None)
+        self.before = committed_counts(db)
+        self.url_open("/web/webclient/version_info", data="{}", headers={"Content-Type": "application/json"})
+        self.url_open("/websocket/health")
+        self.call_kw("res.partner", "search_count", [[]])
+        self.assertEqual(self.counted(), {
+            ("/websocket/health", "GET", 200, "success"): 1,
+            (f"{CALL_KW}/res.partner/search_count", "POST", 200, "success"): 1,
+        })
 
     def test_path_without_route_counts_404_as_unmatched_client_error(self):
         response = self.url_open("/api_monitor_test/no/such/page/42")

@@ -6,7 +6,6 @@ from core.endpoints import (
     UNMATCHED,
     EndpointCap,
     call_kw_endpoint,
-    is_excluded,
     rpc_endpoint,
 )
 
@@ -58,14 +57,6 @@ def test_other_rpc_services_are_named_by_service_and_known_method():
     assert rpc_endpoint("/jsonrpc", "evil", "x", (), known) == f"/jsonrpc/{UNKNOWN}"
 
 
-def test_exclusions_match_prefixes_of_the_route():
-    prefixes = ("/web/assets/", "/websocket", "/bus/")
-    assert is_excluded("/web/assets/<string:unique>/<string:filename>", prefixes)
-    assert is_excluded("/websocket/peek_notifications", prefixes)
-    assert not is_excluded("/web/dataset/call_kw/res.partner/read", prefixes)
-    assert not is_excluded(UNMATCHED, prefixes)
-
-
 def test_cap_admits_up_to_the_limit_then_folds_newcomers_into_other():
     cap = EndpointCap(limit=3)
     assert [cap.admit(name) for name in ("/a", "/b", "/a", "/c", "/d", "/e", "/b")] == [
@@ -82,3 +73,26 @@ def test_ten_thousand_random_names_make_at_most_cap_plus_one_series():
     names = {cap.admit(f"/r/{uuid.uuid4().hex}") for _ in range(10000)}
     assert len(names) == 2001
     assert cap.folds == 8000
+
+
+def test_name_cache_remembers_known_names_only_and_up_to_its_limit():
+    from core.endpoints import NameCache
+
+    calls = []
+
+    def naming(name):
+        def compute():
+            calls.append(name)
+            return name
+        return compute
+
+    cache = NameCache(limit=2)
+    assert cache.get(("r", "res.partner", "read"), naming("/r/res.partner/read")) == "/r/res.partner/read"
+    assert cache.get(("r", "res.partner", "read"), naming("changed")) == "/r/res.partner/read"
+    assert cache.get(("r", "x", "y"), naming(f"/r/{UNKNOWN}/{UNKNOWN}")) == f"/r/{UNKNOWN}/{UNKNOWN}"
+    assert cache.get(("r", "x", "y"), naming("/r/x/y")) == "/r/x/y"  # created meanwhile: seen at once
+    assert cache.get(("r", "a", "b"), naming("/r/a/b")) == "/r/a/b"
+    assert cache.get(("r", "c", "d"), naming("/r/c/d")) == "/r/c/d"  # beyond the limit: named, not kept
+    assert cache.get(("r", "c", "d"), naming("/r/c/d")) == "/r/c/d"
+    assert len(cache) == 2
+    assert calls == ["/r/res.partner/read", f"/r/{UNKNOWN}/{UNKNOWN}", "/r/x/y", "/r/a/b", "/r/c/d", "/r/c/d"]

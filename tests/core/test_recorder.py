@@ -204,3 +204,46 @@ def test_batch_merge_keeps_newest_failures_in_time_order():
                                      Failure(2.0, "/e", "GET", 500, "b", "", "")], maxlen=FAILURES_PER_BATCH)})
     a.merge(b)
     assert [f.request_id for f in a.failures["/e"]] == ["a", "b", "c"]
+
+
+def test_requests_recorded_while_another_thread_drains_are_all_counted_once():
+    import threading
+
+    rec = Recorder()
+    per_thread, threads = 20_000, 4
+    start = threading.Barrier(threads + 1)
+
+    def serve(n):
+        start.wait()
+        for i in range(per_thread):
+            record(rec, endpoint=f"/e{n}", outcome="server_error" if i % 100 == 0 else "success")
+
+    workers = [threading.Thread(target=serve, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    drained = 0
+    while any(worker.is_alive() for worker in workers):
+        drained += rec.drain()
+    for worker in workers:
+        worker.join()
+    batch = rec.take()["db"]
+    assert batch.requests == per_thread * threads
+    assert batch.server_errors == per_thread * threads // 100
+    assert {endpoint for _, endpoint in batch.buckets} == {f"/e{n}" for n in range(threads)}
+    assert drained <= per_thread * threads
+
+
+def test_the_queue_is_folded_by_drain_and_pending_until_taken():
+    rec = Recorder()
+    assert not rec.pending
+    record(rec)
+    record(rec, outcome="server_error")
+    assert rec.pending
+    assert rec.drain() == 2
+    assert rec.drain() == 0
+    assert rec.pending  # folded into the batch, not yet handed over
+    assert rec.server_errors_pending
+    assert rec.take()["db"].requests == 2
+    assert not rec.pending
+    assert not rec.server_errors_pending

@@ -22,3 +22,37 @@ def test_invalid_request_ids_are_replaced_by_32_hex_characters(value):
 
 def test_generated_ids_differ():
     assert len({resolve(None) for _ in range(1000)}) == 1000
+
+
+def test_ids_from_one_process_are_prefix_and_counter_across_the_256_boundary():
+    from core.request_id import _Ids
+
+    ids = _Ids()
+    ids.counter = iter(range(0x1234FE, 0x123503))
+    drawn = [ids.next() for _ in range(5)]
+    assert drawn == [f"{ids.prefix}{n:016x}" for n in range(0x1234FE, 0x123503)]
+    assert drawn[1].endswith("00000000001234ff") and drawn[2].endswith("0000000000123500")
+
+
+def test_threads_drawing_ids_at_once_never_share_one():
+    import threading
+
+    from core.request_id import _Ids
+
+    ids = _Ids()
+    drawn: list[list[str]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def draw(out):
+        start.wait()
+        for _ in range(20_000):
+            out.append(ids.next())
+
+    threads = [threading.Thread(target=draw, args=(out,)) for out in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [rid for out in drawn for rid in out]
+    assert len(set(every)) == len(every) == 80_000
+    assert all(len(rid) == 32 and rid.startswith(ids.prefix) for rid in every)
