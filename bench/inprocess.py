@@ -62,7 +62,7 @@ def answer(entry, env: dict) -> bytes:
     return b"".join(entry(app, env, lambda s, h, e=None: None))
 
 
-_HOOKS = {name: monitor_hooks.IrHttp.__dict__[name] for name in ("_match", "_dispatch", "_post_dispatch", "_handle_error")}
+_HOOKS = {name: method for name, method in vars(monitor_hooks.IrHttp).items() if isinstance(method, classmethod)}
 
 
 def _passthrough(name):

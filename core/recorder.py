@@ -1,7 +1,7 @@
 """Per-process recorder: counts requests in memory and hands them over in batches.
 
 Odoo serves from several worker processes, and often several hosts, that share nothing but the database.
-Each process keeps its own :class:`Recorder`; the request's hot path only adds to an in-memory tally
+Each process keeps its own :class:`Recorder`; the request's hot path only appends to an in-memory list
 under a lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the
 Odoo layer upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could
 not be written is merged back, so a database outage delays counts instead of losing them.
@@ -28,10 +28,6 @@ FAILURES_PER_BATCH = 5
 MESSAGE_LIMIT = 500
 
 CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
-
-#: a tally is [count, seconds, *one count per latency slot]
-_FIRST_SLOT = 2
-_NO_LATENCIES = (0,) * (len(LATENCY_BOUNDS) + 1)
 
 
 @dataclass(slots=True)
@@ -73,6 +69,18 @@ class Latency:
     def observe(self, seconds: float) -> None:
         self.counts[bisect.bisect_left(LATENCY_BOUNDS, seconds)] += 1
         self.total += seconds
+
+    def add(self, durations: list[float], total: float) -> None:
+        """Count many durations (``total`` is their sum): sorted once, then cut at each bound."""
+        durations.sort()
+        below = 0
+        counts = self.counts
+        for slot, bound in enumerate(LATENCY_BOUNDS):
+            upto = bisect.bisect_right(durations, bound, below)  # bounds are inclusive, as in Prometheus
+            counts[slot] += upto - below
+            below = upto
+        counts[-1] += len(durations) - below
+        self.total += total
 
     def merge(self, other: Latency) -> None:
         self.counts = [a + b for a, b in zip(self.counts, other.counts)]
@@ -146,10 +154,10 @@ class Batch:
 class Recorder:
     """Counts requests of one process, per database, with no I/O.
 
-    :meth:`record` is the request's hot path: under a lock it adds the request to a tally of the requests
-    that share its database, endpoint, method, status, outcome and second (a count, the sum of their
-    durations and their latency histogram), so the work per request is one dictionary lookup. :meth:`drain`
-    folds the tallies into per-database :class:`Batch` es once per distinct key; the flusher thread calls it
+    :meth:`record` is the request's hot path: under a lock it appends the request's duration to the list of
+    the requests that share its database, endpoint, method, status, outcome and second: one dictionary
+    lookup and one append. :meth:`drain` folds each list into the per-database :class:`Batch` es (its
+    length, its sum and, once sorted, its latency histogram, all computed in C); the flusher thread calls it
     at least once a second and :meth:`take` before it hands the batches over.
 
     >>> rec = Recorder()
@@ -162,8 +170,8 @@ class Recorder:
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         self._lock = threading.Lock()
-        #: (db, endpoint, method, code, outcome, whole second) -> [count, seconds, one count per latency slot]
-        self._tallies: dict[tuple, list] = {}
+        #: (db, endpoint, method, code, outcome, whole second) -> the durations of those requests
+        self._tallies: dict[tuple, list[float]] = {}
         #: (db, server error sample) in the order they were served
         self._failures: list[tuple[str, Failure]] = []
         self._batches: dict[str, Batch] = {}
@@ -191,12 +199,11 @@ class Recorder:
         lock = self._lock
         lock.acquire()  # a try/finally costs half of a with-statement
         try:
-            tally = self._tallies.get(key)
-            if tally is None:
-                tally = self._tallies[key] = [0, 0.0, *_NO_LATENCIES]
-            tally[0] += 1
-            tally[1] += duration
-            tally[_FIRST_SLOT + bisect.bisect_left(LATENCY_BOUNDS, duration)] += 1
+            durations = self._tallies.get(key)
+            if durations is None:
+                self._tallies[key] = [duration]
+            else:
+                durations.append(duration)
             if outcome == SERVER_ERROR:
                 self._failures.append(
                     (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT]))
@@ -214,11 +221,11 @@ class Recorder:
             failures, self._failures = self._failures, []
             return self._fold(tallies, failures)
 
-    def _fold(self, tallies: dict[tuple, list], failures: list[tuple[str, Failure]]) -> int:
+    def _fold(self, tallies: dict[tuple, list[float]], failures: list[tuple[str, Failure]]) -> int:
         folded = 0
         batches, caps = self._batches, self._caps
-        for (db, endpoint, method, code, outcome, second), tally in tallies.items():
-            n, seconds = tally[0], tally[1]
+        for (db, endpoint, method, code, outcome, second), durations in tallies.items():
+            n, seconds = len(durations), sum(durations)
             folded += n
             batch = batches.get(db)
             if batch is None:
@@ -234,8 +241,7 @@ class Recorder:
             latency = batch.latency.get(name)
             if latency is None:
                 latency = batch.latency[name] = Latency()
-            latency.counts = [a + b for a, b in zip(latency.counts, tally[_FIRST_SLOT:])]
-            latency.total += seconds
+            latency.add(durations, seconds)
             slot = (second // BUCKET_SECONDS * BUCKET_SECONDS, name)
             bucket = batch.buckets.get(slot)
             if bucket is None:
@@ -250,7 +256,7 @@ class Recorder:
             batch = batches.get(db)
             if batch is None:
                 batch = batches[db] = Batch()
-            name = caps[db].admit(sample.endpoint)  # admitted with its tally above: never a new fold
+            name = caps[db].admit(sample.endpoint)  # admitted with its durations above: never a new fold
             if name != sample.endpoint:
                 sample.endpoint = name
             samples = batch.failures.get(name)

@@ -7,7 +7,6 @@ to the recorder when the ``ir.http`` of a database with the addon served it.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from time import perf_counter
 
 import odoo.http
@@ -21,7 +20,6 @@ _MARK = "_api_monitor_original"
 #: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed
 _STATUS_CODES = {f"{code} {reason.upper()}": code for code, reason in HTTP_STATUS_CODES.items()}
 _HEADER_KEY = HEADER.lower()
-_NAME = itemgetter(0)
 
 
 def _status_code(status: str) -> int:
@@ -39,8 +37,10 @@ def _instrumented_call(self, environ, start_response):
 
     def start(status, headers, exc_info=None):
         ctx.status = _STATUS_CODES.get(status) or _status_code(status)
-        if _HEADER_KEY in map(str.lower, map(_NAME, headers)):  # a controller set its own: ours wins
-            headers = [(k, v) for k, v in headers if k.lower() != _HEADER_KEY]
+        for name, _ in headers:
+            if len(name) == 12 and name.lower() == _HEADER_KEY:  # a controller set its own: ours wins
+                headers = [(k, v) for k, v in headers if k.lower() != _HEADER_KEY]
+                break
         headers.append((HEADER, rid))
         return start_response(status, headers, exc_info)
 

@@ -6,6 +6,7 @@ from core.endpoints import OTHER
 from core.recorder import (
     BUCKET_SECONDS,
     FAILURES_PER_BATCH,
+    LATENCY_BOUNDS,
     Batch,
     Failure,
     Flusher,
@@ -61,6 +62,21 @@ def test_latency_bounds_are_inclusive_upper_bounds_like_prometheus():
     for seconds in (0.005, 0.0051, 10.0, 10.5):
         latency.observe(seconds)
     assert latency.counts == [1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1]
+
+
+def test_many_durations_at_once_land_where_one_at_a_time_would():
+    import random
+
+    rng = random.Random(3)
+    durations = [rng.choice([*LATENCY_BOUNDS, 0.0, 0.0001, 20.0]) if rng.random() < 0.3 else rng.uniform(0, 12)
+                 for _ in range(2000)]
+    one_by_one, at_once = Latency(), Latency()
+    for seconds in durations:
+        one_by_one.observe(seconds)
+    at_once.add(list(durations), sum(durations))
+    assert at_once.counts == one_by_one.counts
+    assert sum(at_once.counts) == 2000
+    assert at_once.total == pytest.approx(one_by_one.total)
 
 
 def test_only_the_newest_failures_of_a_batch_are_kept_per_endpoint():
