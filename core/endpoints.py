@@ -58,36 +58,31 @@ def call_kw_endpoint(route: str, model: object, method: object, is_known: Known)
     return f"{CALL_KW_ROUTES[route]}/{model_name}/{method_name}"
 
 
-class NameCache:
+class NameCache(dict):
     """Endpoint names already worked out, by what they were worked out from, up to ``limit`` of them.
 
     Naming a call_kw means two pattern matches and a look into the registry; the same model and method come
-    back on almost every request, so the name is remembered. A name with ``<unknown>`` in it is not: the
-    model may exist a moment later (a custom model added from the user interface extends the registry in
-    place), and callers inventing names must not grow the cache. Beyond the limit names are worked out
-    afresh each time.
+    back on almost every request, so the name is remembered, and found again by a plain dictionary lookup.
+    ``name(key)`` works a name out for a key it does not hold. A name with ``<unknown>`` in it is not
+    remembered: the model may exist a moment later (a custom model added from the user interface extends
+    the registry in place), and callers inventing names must not grow the cache. Beyond the limit names are
+    worked out afresh each time.
 
-    >>> cache = NameCache(limit=1)
-    >>> cache.get(("a",), lambda: "/a"), cache.get(("a",), lambda: "changed"), cache.get(("b",), lambda: "/b")
-    ('/a', '/a', '/b')
-    >>> cache.get(("c",), lambda: "/<unknown>"), len(cache)
-    ('/<unknown>', 1)
+    >>> cache = NameCache(lambda key: "/" + "/".join(key), limit=1)
+    >>> cache["a", "b"], cache["c", "d"], len(cache)
+    ('/a/b', '/c/d', 1)
     """
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, name: Callable[[tuple], str], limit: int = 4096) -> None:
+        super().__init__()
+        self.name = name
         self.limit = limit
-        self._names: dict[tuple, str] = {}
 
-    def get(self, key: tuple, compute: Callable[[], str]) -> str:
-        name = self._names.get(key)
-        if name is None:
-            name = compute()
-            if len(self._names) < self.limit and UNKNOWN not in name:
-                self._names[key] = name
+    def __missing__(self, key: tuple) -> str:
+        name = self.name(key)
+        if len(self) < self.limit and UNKNOWN not in name:
+            self[key] = name
         return name
-
-    def __len__(self) -> int:
-        return len(self._names)
 
 
 def rpc_endpoint(entry: str, service: object, method: object, params: object, is_known: Known) -> str:

@@ -155,7 +155,7 @@ class Recorder:
     """Counts requests of one process, per database, with no I/O.
 
     :meth:`record` is the request's hot path: under a lock it appends the request's duration to the list of
-    the requests that share its database, endpoint, method, status, outcome and second: one dictionary
+    the requests that share its database, endpoint, method, status, outcome and minute: one dictionary
     lookup and one append. :meth:`drain` folds each list into the per-database :class:`Batch` es (its
     length, its sum and, once sorted, its latency histogram, all computed in C); the flusher thread calls it
     at least once a second and :meth:`take` before it hands the batches over.
@@ -170,7 +170,7 @@ class Recorder:
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         self._lock = threading.Lock()
-        #: (db, endpoint, method, code, outcome, whole second) -> the durations of those requests
+        #: (db, endpoint, method, code, outcome, minute) -> the durations of those requests
         self._tallies: dict[tuple, list[float]] = {}
         #: (db, server error sample) in the order they were served
         self._failures: list[tuple[str, Failure]] = []
@@ -195,7 +195,7 @@ class Recorder:
         message: str = "",
     ) -> None:
         """Count one served request. This is the request's hot path: memory only, no I/O."""
-        key = (db, endpoint, method, code, outcome, int(now))  # by the second: cheaper than by the minute here
+        key = (db, endpoint, method, code, outcome, int(now) // BUCKET_SECONDS)
         lock = self._lock
         lock.acquire()  # a try/finally costs half of a with-statement
         try:
@@ -224,7 +224,7 @@ class Recorder:
     def _fold(self, tallies: dict[tuple, list[float]], failures: list[tuple[str, Failure]]) -> int:
         folded = 0
         batches, caps = self._batches, self._caps
-        for (db, endpoint, method, code, outcome, second), durations in tallies.items():
+        for (db, endpoint, method, code, outcome, minute), durations in tallies.items():
             n, seconds = len(durations), sum(durations)
             folded += n
             batch = batches.get(db)
@@ -242,7 +242,7 @@ class Recorder:
             if latency is None:
                 latency = batch.latency[name] = Latency()
             latency.add(durations, seconds)
-            slot = (second // BUCKET_SECONDS * BUCKET_SECONDS, name)
+            slot = (minute * BUCKET_SECONDS, name)
             bucket = batch.buckets.get(slot)
             if bucket is None:
                 bucket = batch.buckets[slot] = TimeBucket()

@@ -8,6 +8,8 @@ dispatcher. Every path ends in a dispatcher's ``handle_error``, so that is where
 
 from __future__ import annotations
 
+from functools import partial
+
 import odoo.http
 
 from ..core.endpoints import CALL_KW_ROUTES, NameCache, call_kw_endpoint
@@ -43,17 +45,18 @@ def name_call_kw(ctx, request, registry) -> None:
     if not isinstance(params, dict):
         params = {}
     route, model, method = ctx.route, params.get("model"), params.get("method")
-
-    def compute() -> str:
-        return call_kw_endpoint(route, model, method, lambda m, f: model_method_known(registry, m, f))
-
     if registry is None or type(model) is not str or type(method) is not str:
-        ctx.endpoint = compute()
+        ctx.endpoint = _name(registry, (route, model, method))
         return
-    cache = registry.__dict__.get(_NAMES)
-    if cache is None:
-        cache = registry.__dict__.setdefault(_NAMES, NameCache())
-    ctx.endpoint = cache.get((route, model, method), compute)
+    names = registry.__dict__.get(_NAMES)
+    if names is None:
+        names = registry.__dict__.setdefault(_NAMES, NameCache(partial(_name, registry)))
+    ctx.endpoint = names[route, model, method]
+
+
+def _name(registry, key: tuple[str, object, object]) -> str:
+    route, model, method = key
+    return call_kw_endpoint(route, model, method, lambda m, f: model_method_known(registry, m, f))
 
 
 def _wrap(original):

@@ -78,21 +78,24 @@ def test_ten_thousand_random_names_make_at_most_cap_plus_one_series():
 def test_name_cache_remembers_known_names_only_and_up_to_its_limit():
     from core.endpoints import NameCache
 
-    calls = []
+    names = {("r", "res.partner", "read"): "/r/res.partner/read", ("r", "x", "y"): f"/r/{UNKNOWN}/{UNKNOWN}",
+             ("r", "a", "b"): "/r/a/b", ("r", "c", "d"): "/r/c/d"}
+    asked = []
 
-    def naming(name):
-        def compute():
-            calls.append(name)
-            return name
-        return compute
+    def name(key):
+        asked.append(key)
+        return names[key]
 
-    cache = NameCache(limit=2)
-    assert cache.get(("r", "res.partner", "read"), naming("/r/res.partner/read")) == "/r/res.partner/read"
-    assert cache.get(("r", "res.partner", "read"), naming("changed")) == "/r/res.partner/read"
-    assert cache.get(("r", "x", "y"), naming(f"/r/{UNKNOWN}/{UNKNOWN}")) == f"/r/{UNKNOWN}/{UNKNOWN}"
-    assert cache.get(("r", "x", "y"), naming("/r/x/y")) == "/r/x/y"  # created meanwhile: seen at once
-    assert cache.get(("r", "a", "b"), naming("/r/a/b")) == "/r/a/b"
-    assert cache.get(("r", "c", "d"), naming("/r/c/d")) == "/r/c/d"  # beyond the limit: named, not kept
-    assert cache.get(("r", "c", "d"), naming("/r/c/d")) == "/r/c/d"
-    assert len(cache) == 2
-    assert calls == ["/r/res.partner/read", f"/r/{UNKNOWN}/{UNKNOWN}", "/r/x/y", "/r/a/b", "/r/c/d", "/r/c/d"]
+    cache = NameCache(name, limit=2)
+    assert cache["r", "res.partner", "read"] == "/r/res.partner/read"
+    names["r", "res.partner", "read"] = "changed"
+    assert cache["r", "res.partner", "read"] == "/r/res.partner/read"  # remembered
+    assert cache["r", "x", "y"] == f"/r/{UNKNOWN}/{UNKNOWN}"
+    names["r", "x", "y"] = "/r/x/y"  # the model was created meanwhile: seen at once
+    assert cache["r", "x", "y"] == "/r/x/y"
+    assert cache["r", "a", "b"] == "/r/a/b"  # the limit (2) is reached: named each time, not kept
+    assert cache["r", "c", "d"] == "/r/c/d"
+    assert cache["r", "c", "d"] == "/r/c/d"
+    assert dict(cache) == {("r", "res.partner", "read"): "/r/res.partner/read", ("r", "x", "y"): "/r/x/y"}
+    assert asked == [("r", "res.partner", "read"), ("r", "x", "y"), ("r", "x", "y"), ("r", "a", "b"),
+                     ("r", "c", "d"), ("r", "c", "d")]
