@@ -51,8 +51,8 @@ from bench.table import table
 from tools.services import Odoo, Postgres
 
 PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
-SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4").split(",")]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 1))
+SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4,5,6").split(",")]
 REQUESTS_PER_FLUSH = 500
 DATABASES = {"bench_plain": "base,web,mail", "bench_monitored": "api_monitor"}
 
