@@ -112,16 +112,14 @@ class EndpointCap:
     def __init__(self, limit: int = DEFAULT_CAP, known: Iterable[str] = ()) -> None:
         self.limit = limit
         self.known: set[str] = set()
-        self.folds = 0
         for name in known:
             self.admit(name)
 
     def admit(self, name: str) -> str:
-        """Return ``name`` if it is, or may become, a known endpoint, else ``other`` (counting a fold)."""
+        """Return ``name`` if it is, or may become, a known endpoint, else ``other``."""
         if name in self.known or name in (UNMATCHED, OTHER):
             return name
         if len(self.known) < self.limit:
             self.known.add(name)
             return name
-        self.folds += 1
         return OTHER

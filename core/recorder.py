@@ -217,19 +217,24 @@ class Recorder:
     def drain(self) -> int:
         """Fold the tallies into the batches; returns how many requests were folded."""
         with self._lock:
-            tallies, self._tallies = self._tallies, {}
-            failures, self._failures = self._failures, []
-            return self._fold(tallies, failures)
+            return self._fold()
 
-    def _fold(self, tallies: dict[tuple, list[float]], failures: list[tuple[str, Failure]]) -> int:
+    def _batch(self, db: str) -> Batch:
+        batch = self._batches.get(db)
+        if batch is None:
+            batch = self._batches[db] = Batch()
+        return batch
+
+    def _fold(self) -> int:
+        """Fold and empty the tallies and the failure samples (the lock held)."""
+        tallies, failures = self._tallies, self._failures
+        self._tallies, self._failures = {}, []
         folded = 0
-        batches, caps = self._batches, self._caps
+        caps = self._caps
         for (db, endpoint, method, code, outcome, minute), durations in tallies.items():
             n, seconds = len(durations), sum(durations)
             folded += n
-            batch = batches.get(db)
-            if batch is None:
-                batch = batches[db] = Batch()
+            batch = self._batch(db)
             cap = caps.get(db)
             if cap is None:
                 cap = caps[db] = EndpointCap(self.cap)
@@ -253,12 +258,8 @@ class Recorder:
             elif outcome == SERVER_ERROR:
                 bucket.server_errors += n
         for db, sample in failures:
-            batch = batches.get(db)
-            if batch is None:
-                batch = batches[db] = Batch()
-            name = caps[db].admit(sample.endpoint)  # admitted with its durations above: never a new fold
-            if name != sample.endpoint:
-                sample.endpoint = name
+            batch = self._batch(db)
+            sample.endpoint = name = caps[db].admit(sample.endpoint)  # admitted with its durations above
             samples = batch.failures.get(name)
             if samples is None:
                 samples = batch.failures[name] = deque(maxlen=FAILURES_PER_BATCH)
@@ -268,8 +269,7 @@ class Recorder:
     def take(self) -> dict[str, Batch]:
         """Hand over every database's batch and start afresh."""
         with self._lock:
-            self._fold(self._tallies, self._failures)
-            self._tallies, self._failures = {}, []
+            self._fold()
             batches, self._batches = self._batches, {}
             self.server_errors_pending = False
         return batches

@@ -57,8 +57,3 @@ def resolve(incoming: str | None) -> str:
     if incoming is not None and is_valid(incoming):
         return incoming
     return _ids.next()
-
-
-def new_request_id() -> str:
-    """A new request id (see :func:`resolve`)."""
-    return _ids.next()

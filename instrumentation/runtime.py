@@ -95,7 +95,7 @@ class Runtime:
             self._wake.wait(timeout=1.0 if delay is None else min(delay, 1.0))
             self._wake.clear()
             try:
-                self.recorder.drain()  # at least once a second, so the queue holds a second of traffic at most
+                self.recorder.drain()  # at least once a second: the lists hold a second of durations at most
                 failed = self.flusher.step()
             except Exception:
                 _logger.exception("api_monitor: flush failed")
