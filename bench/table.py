@@ -6,6 +6,9 @@ import statistics
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"a row of {len(row)} cells under {len(headers)} headings: {row!r}")
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = [" | ".join(c.ljust(w) for c, w in zip(row, widths)) for row in cells]

@@ -150,6 +150,7 @@ def main() -> int:
           "configurations alternating), --workers 2, on this 2-core machine that also runs wrk and PostgreSQL")
     print(table(["scenario", "req/s without", "req/s with", "throughput loss (paired, 95% CI)",
                  "noise (rel. stdev of req/s)", "p99 ms without", "p99 ms with", "p99 increase ms (95% CI)",
+                 "server CPU ms per request without / with", "server CPU difference",
                  "target (loss <= 1%, p99 <= +1 ms)"], rows))
     print("per round, req/s without | with:")
     for scenario in scenarios:
