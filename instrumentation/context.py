@@ -41,6 +41,7 @@ class RequestContext:
         #: True once the controller was called; an exception before that happened preparing the request
         self.dispatched = False
         self.exception_names: tuple[str, ...] = ()
+        #: the exception's HTTP status (werkzeug's); 400 for an XML-RPC body that does not parse (instrumentation.rpc)
         self.exception_status: int | None = None
         self.exception_message = ""
         #: the HTTP status sent (500 until the response starts)

@@ -2,7 +2,10 @@
 
 Both entry points call ``dispatch_rpc(service, method, params)``; the XML-RPC controller turns any exception
 into a fault answered with HTTP 200 before ``ir.http`` could see it. Wrapping that one function gives the
-endpoint name and the real outcome for both.
+endpoint name and the real outcome for both. The XML-RPC controller's own step around it (``RPC._xmlrpc``:
+parse the body, call, marshal the result) is wrapped too, for what fails outside the call: a body that does
+not parse is the caller's fault (a client error, counted under the route), a result that cannot be
+marshalled (``None``, say) the server's.
 """
 
 from __future__ import annotations
@@ -48,10 +51,26 @@ def _dispatch_rpc(service_name, method, params):
         ctx.endpoint = rpc_endpoint(entry, service_name, method, params, _known_for(db))
 
 
+def _xmlrpc(self, service):
+    try:
+        return _original_xmlrpc(self, service)
+    except Exception as exc:
+        ctx = current()
+        if ctx is not None and not ctx.exception_names:  # not raised by the call (_dispatch_rpc notes those)
+            ctx.set_exception(exc)
+            if ctx.endpoint == ctx.route:  # the call was never made: the body did not parse
+                ctx.exception_status = 400
+        raise
+
+
 _original = getattr(rpc_controller.dispatch_rpc, _MARK, rpc_controller.dispatch_rpc)
+_original_xmlrpc = getattr(rpc_controller.RPC._xmlrpc, _MARK, rpc_controller.RPC._xmlrpc)
 
 
 def install() -> None:
     if getattr(rpc_controller.dispatch_rpc, _MARK, None) is None:
         setattr(_dispatch_rpc, _MARK, _original)
         rpc_controller.dispatch_rpc = _dispatch_rpc
+    if getattr(rpc_controller.RPC._xmlrpc, _MARK, None) is None:
+        setattr(_xmlrpc, _MARK, _original_xmlrpc)
+        rpc_controller.RPC._xmlrpc = _xmlrpc

@@ -6,6 +6,7 @@ from . import (
     test_classification_http,
     test_metrics_endpoint,
     test_pagerduty_webhook,
+    test_rpc_http,
     test_settings,
     test_store,
 )
