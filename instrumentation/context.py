@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
+from contextvars import ContextVar
 
 from ..core.outcome import qualified_names
 
-_local = threading.local()
 
 
 class RequestContext:
@@ -60,15 +59,13 @@ class RequestContext:
         self.exception_message = ""
 
 
-def current() -> RequestContext | None:
-    """The context of the request this thread serves, or served last.
+_current: ContextVar[RequestContext | None] = ContextVar("api_monitor_request", default=None)
 
-    A context stays on its thread until the thread's next request replaces it, so that the log lines written
-    after the response (werkzeug's access line) still carry its request id; the hooks that read it run only
-    while a request is served.
-    """
-    return getattr(_local, "ctx", None)
-
-
-def set_current(ctx: RequestContext | None) -> None:
-    _local.ctx = ctx
+#: ``current()``: the context of the request this thread serves, or served last. A context stays on its
+#: thread until the thread's next request replaces it (``set_current``), so that the log lines written after
+#: the response (werkzeug's access line) still carry its request id; the hooks that read it run only while a
+#: request is served. A context variable rather than a ``threading.local``: each thread (or greenlet) has its
+#: own, reading it is one C call, and a new thread (Odoo's threaded server starts one per connection) sets
+#: it up at half the cost.
+current = _current.get
+set_current = _current.set

@@ -20,6 +20,8 @@ _MARK = "_api_monitor_original"
 #: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed
 _STATUS_CODES = {f"{code} {reason.upper()}": code for code, reason in HTTP_STATUS_CODES.items()}
 _HEADER_KEY = HEADER.lower()
+#: Odoo's own ``Application.__call__``, set by :func:`install`
+_original = None
 
 
 def _status_code(status: str) -> int:
@@ -45,14 +47,16 @@ def _instrumented_call(self, environ, start_response):
         return start_response(status, headers, exc_info)
 
     try:
-        return getattr(type(self), _MARK)(self, environ, start)
+        return _original(self, environ, start)
     finally:
         if ctx.monitored and not ctx.late:
             RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 
 
 def install() -> None:
+    global _original
     app = odoo.http.Application
     if getattr(app, _MARK, None) is None:
         setattr(app, _MARK, app.__call__)
         app.__call__ = _instrumented_call
+    _original = getattr(app, _MARK)
