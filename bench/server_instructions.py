@@ -1,27 +1,39 @@
-"""The addon's cost on the real Odoo 18 HTTP server, module installed against not installed, in CPU
-instructions: the issue's wrk comparison without wrk's noise.
+"""The addon's cost on the real Odoo 18 HTTP server, in CPU instructions: the issue's wrk comparison
+without wrk's noise.
 
 Two Odoo servers (``--workers 0``, Odoo's default threaded server, access log at Odoo's default level)
-run under ``valgrind --tool=callgrind``: one on a database without the addon, one on a database with it.
-This process sends them the same sequential HTTP requests over a keep-alive connection, in alternating
-phases, and ``callgrind_control`` counts each phase.
+run under ``valgrind --tool=callgrind``: one on a database without the addon, one on a database with it,
+started through ``bench.hooks_switch`` so that the addon's hooks can be switched off and on in the running
+process. This process sends the same sequential HTTP requests (Odoo closes the connection after each, so
+each is served by a new thread) in alternating phases: not installed, installed, installed with the hooks
+off; ``callgrind_control`` counts each phase.
 
-Everything the Odoo process does is counted: the HTTP server (a thread per connection), Odoo, the access
-log line, the addon's wrapper, hooks and recorder, and the threads that wake on a clock (Odoo's main loop,
-the addon's flusher, which folds what was recorded every second and flushes every 5 s). valgrind slows the
-server about a hundredfold, so a phase lasts a hundred times longer than it would, and those clock-driven
-threads would be charged a hundred times their share. Each server is therefore also counted idle for
-``IDLE_SECONDS``: what it does per second with no request is taken off each phase for the phase's
-duration, and charged back at ``REQUESTS_PER_SECOND`` requests per second per process, a modest load (a
-flush's writes, which only happen when there is something to flush, are not part of it: the flush
-interval is set to 60 s here and the writes are counted by ``bench.dispatch_instructions``). PostgreSQL and
-the client are other processes, not counted.
+Everything the Odoo process does is counted: the HTTP server (its accept loop and a thread per connection),
+Odoo, the access log line, the addon's wrapper, hooks and recorder, and the threads that wake on a clock
+(Odoo's main loop, the addon's flusher, which folds what was recorded every second and flushes every minute
+here). PostgreSQL and the client are other processes, not counted.
+
+valgrind slows the server about a hundredfold, so a phase lasts a hundred times longer than it would, and
+the work done per second of clock would be charged a hundred times its share. The threads are therefore
+told apart by what they do while the server is idle (``IDLE_SECONDS``, three dumps):
+
+- request threads do nothing while idle: everything they do in a phase is charged to its requests;
+- Odoo's own clock threads (the main loop, the HTTP accept loop, thread numbers the server without the
+  addon has too) are charged what they do in a phase beyond their idle rate (the accept loop's work per
+  connection), plus their idle rate at ``REQUESTS_PER_SECOND`` requests per second, a modest load;
+- the addon's flusher (the one clock thread only the server with the addon has) works per second of clock:
+  its idle rate and what it does beyond it in a phase (folding the few requests of each slowed second, a
+  flush when one lands in the phase) are both charged per second at ``REQUESTS_PER_SECOND``. At that
+  pace each fold takes a second's requests at once; ``bench.dispatch_instructions`` counts that fold and
+  the flush's writes per request in process.
 
 Two processes count the same request differently even with the same hash seed: where objects land in
-memory and how dictionaries collide depend on everything loaded before, and move a request by up to about
-1% either way (see ``bench.dispatch_instructions``). So the pair of servers runs once per hash seed
-(``BENCH_SEEDS``, ``PYTHONHASHSEED``), and the table compares the means over the seeds, with the standard
-error their spread gives.
+memory and how dictionaries collide depend on everything loaded before (the code of every module
+included), and move a request by up to about 1% either way (see ``bench.dispatch_instructions``). So the
+pair of servers runs once per hash seed (``BENCH_SEEDS``, ``PYTHONHASHSEED``) and the table gives means
+over the seeds with the standard error of their spread; and the addon's own work is also measured within
+one process, hooks on against hooks off ("added in the same process"), free of that spread. The flusher's
+idle wake-ups are in both of those phases; its folds only in the first. ``BENCH_KEEP=1`` keeps the dumps.
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,10 +58,13 @@ from tools.services import Odoo, Postgres, free_port, wait_for_port
 
 PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
-SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3").split(",")]
+SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4,5,6").split(",")]
 IDLE_SECONDS = 30
 REQUESTS_PER_SECOND = 100
-SETUPS = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("bench_monitored", "api_monitor")}
+SERVERS = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("bench_monitored", "api_monitor")}
+#: what each phase measures: the server without the addon, the one with it, and that one with its hooks off
+SETUPS = ("not installed", "installed", "installed, hooks off")
+SWITCH = Path(__file__).with_name("hooks_switch.py")
 
 class Client:
     """One client connection (reopened whenever Odoo closes it), logged in, sending JSON-RPC posts."""
@@ -93,15 +109,31 @@ def ctl(pid: int, *args: str) -> None:
                    stderr=subprocess.DEVNULL, timeout=600)
 
 
+def switch_hooks(proc: subprocess.Popen, state: Path, on: bool) -> None:
+    """Have ``bench.hooks_switch`` in the server switch the addon's hooks on or off, and wait until it did."""
+    wanted = "on" if on else "off"
+    if (state.read_text() if state.exists() else "on") == wanted:
+        return
+    os.kill(proc.pid, signal.SIGUSR2)
+    deadline = time.monotonic() + 300
+    while not (state.exists() and state.read_text() == wanted):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the server did not switch its hooks {wanted}")
+        time.sleep(0.2)
+
+
 def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict], dict]:
     """Run the two servers with ``seed``, send the phases, return them with their per-thread totals."""
     servers, phases = {}, []
+    state = work / f"hooks-{seed}"
     try:
-        for label, (db, _) in SETUPS.items():
+        for label, (db, _) in SERVERS.items():
             port = free_port()
             dumps = work / f"{db}-{seed}"
             dumps.mkdir()
             cmd = odoo.command(pg, db, f"--http-port={port}", "--workers=0", "--max-cron-threads=0")
+            if label == "installed":
+                cmd[1:1] = [str(SWITCH), str(state)]
             log = open(work / f"{db}-{seed}.log", "w")
             proc = subprocess.Popen(
                 ["env", f"PYTHONHASHSEED={seed}", "valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes",
@@ -123,13 +155,17 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
                 time.sleep(IDLE_SECONDS / 3)
                 name = f"p{len(phases)}"
                 ctl(proc.pid, "-d", name)
-                phases.append({"name": name, "case": "", "setup": label, "idle": True,
+                phases.append({"name": name, "case": "", "setup": label, "server": label, "idle": True,
                                "seconds": time.monotonic() - started})
         for case, (path, body) in CASES.items():
             for rnd in range(ROUNDS):
-                order = list(servers) if rnd % 2 == 0 else list(reversed(servers))
-                for label in order:
+                for setup in (SETUPS if rnd % 2 == 0 else SETUPS[::-1]):
+                    label = "not installed" if setup == "not installed" else "installed"
                     proc = servers[label][0]
+                    if label == "installed":
+                        switch_hooks(proc, state, setup == "installed")
+                        for _ in range(5):  # the first requests after a switch specialise the code anew
+                            clients[label].post(path, body)
                     ctl(proc.pid, "-z")
                     started = time.monotonic()
                     for _ in range(PER_PHASE):
@@ -137,13 +173,14 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
                     seconds = time.monotonic() - started
                     name = f"p{len(phases)}"
                     ctl(proc.pid, "-d", name)
-                    phases.append({"name": name, "case": case, "setup": label, "seconds": seconds})
+                    phases.append({"name": name, "case": case, "setup": setup, "server": label, "seconds": seconds})
         for proc, *_ in servers.values():
             os.killpg(proc.pid, 15)
             proc.wait(timeout=600)
         totals = {}
         for proc, _, _, dumps in servers.values():
             totals.update(thread_totals(dumps))
+        (work / f"phases-{seed}.json").write_text(json.dumps(phases))
         return phases, totals
     finally:
         for proc, *_ in servers.values():
@@ -151,21 +188,83 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
                 os.killpg(proc.pid, 9)
 
 
-def _phase_total(totals: dict, phase: dict, of) -> float:
-    return sum(of(e) for e in totals[phase["name"]].values())
+def _sum(totals: dict, phase: dict, of, threads) -> float:
+    return sum(of(events) for thread, events in totals[phase["name"]].items() if threads(thread))
 
 
-def idle_rate(phases: list[dict], totals: dict, of, setup: str) -> float:
-    """What one server does per second with no request (its clock-driven threads)."""
-    return min(_phase_total(totals, p, of) / p["seconds"] for p in phases if p.get("idle") and p["setup"] == setup)
+def roles(phases: list[dict], totals: dict) -> dict[str, tuple[set[int], set[int]]]:
+    """{server: (clock threads, the addon's flusher)} as told by the idle phases (see the module's text)."""
+    clock = {server: {1} | {thread for p in phases if p.get("idle") and p["server"] == server
+                            for thread, events in totals[p["name"]].items() if events["Ir"] > 0}
+             for server in SERVERS}
+    flusher = clock["installed"] - clock["not installed"]
+    if len(flusher) != 1:
+        raise RuntimeError(f"expected one clock thread more with the addon, found {sorted(flusher)} "
+                           f"(clock threads: {clock})")
+    return {"not installed": (clock["not installed"], set()), "installed": (clock["installed"], flusher)}
 
 
-def per_request(phases: list[dict], totals: dict, of, case: str, setup: str) -> float:
-    """The lowest round's count per request: its idle work over the phase's (slowed) duration taken off,
-    and charged back at ``REQUESTS_PER_SECOND``."""
-    rate = idle_rate(phases, totals, of, setup)
-    return min((_phase_total(totals, p, of) - rate * p["seconds"]) / PER_PHASE + rate / REQUESTS_PER_SECOND
-               for p in phases if p["case"] == case and p["setup"] == setup and not p.get("idle"))
+def idle_rate(phases: list[dict], totals: dict, of, server: str, threads) -> float:
+    """What ``threads`` of one server do per second with no request."""
+    return min(_sum(totals, p, of, threads) / p["seconds"] for p in phases if p.get("idle") and p["server"] == server)
+
+
+def per_request(phases: list[dict], totals: dict, of, case: str, setup: str) -> dict[str, float]:
+    """The lowest round's count per request, by role: {"request": request threads and Odoo's clock threads
+    beyond their idle rate, "clock": the clock threads' idle work, "flusher": the flusher beyond its idle
+    rate}, the last two charged per second at ``REQUESTS_PER_SECOND``."""
+    mine = [p for p in phases if p["case"] == case and p["setup"] == setup and not p.get("idle")]
+    server = mine[0]["server"]
+    clock, flusher = roles(phases, totals)[server]
+    odoo_rate = idle_rate(phases, totals, of, server, (clock - flusher).__contains__)
+    flusher_rate = idle_rate(phases, totals, of, server, flusher.__contains__)
+    rounds = []
+    for p in mine:
+        request = _sum(totals, p, of, lambda thread: thread not in flusher) - odoo_rate * p["seconds"]
+        extra = _sum(totals, p, of, flusher.__contains__) - flusher_rate * p["seconds"]
+        rounds.append({"request": request / PER_PHASE, "clock": (odoo_rate + flusher_rate) / REQUESTS_PER_SECOND,
+                       "flusher": extra / p["seconds"] / REQUESTS_PER_SECOND})
+    return min(rounds, key=lambda parts: sum(parts.values()))
+
+
+def row(case: str, what: str, values: list[float], base: float, minus: list[float] | None = None) -> list:
+    """A result row: the mean of ``values`` (less the mean of ``minus``), with the standard error of the seeds."""
+    added = statistics.mean(values) - (statistics.mean(minus) if minus else 0.0)
+    error = (sum(statistics.stdev(v) ** 2 / len(v) for v in ([values, minus] if minus else [values]))
+             ** 0.5 if len(values) > 1 else 0.0)
+    return [case, what, "", "", f"{added / 1000:+.1f}k +/- {error / 1000:.1f}k",
+            f"{100 * added / base:+.2f}% +/- {100 * error / base:.2f}", "met" if added / base <= 0.01 else "MISSED"]
+
+
+def report(runs: dict[int, tuple[list[dict], dict]]) -> str:
+    """The tables, in instructions and in estimated cycles, of ``{seed: (phases, per-thread totals)}``."""
+    out = []
+    for unit, of in (("instructions", lambda e: e["Ir"]), ("estimated cycles", estimated_cycles)):
+        rows = []
+        for case in CASES:
+            parts = {setup: [per_request(phases, totals, of, case, setup) for phases, totals in runs.values()]
+                     for setup in SETUPS}
+            counts = {setup: [sum(p.values()) for p in values] for setup, values in parts.items()}
+            base = statistics.mean(counts["not installed"])
+            for setup, values in counts.items():
+                rows.append([case, setup, " / ".join(f"{v / 1000:.1f}k" for v in values),
+                             f"{statistics.mean(values) / 1000:.1f}k", "", "", ""])
+            flusher = [p["flusher"] + p["clock"] for p in parts["installed"]]
+            flusher_idle = [p["clock"] for p in parts["not installed"]]
+            rows.append([case, "  of which clock-driven (at 100 requests/s)",
+                         " / ".join(f"{v / 1000:.1f}k" for v in flusher),
+                         f"{statistics.mean(flusher) / 1000:.1f}k (not installed "
+                         f"{statistics.mean(flusher_idle) / 1000:.1f}k)", "", "", ""])
+            same = [on - off for on, off in zip(counts["installed"], counts["installed, hooks off"])]
+            rows.append(row(case, "added in the same process (installed - hooks off)", same, base))
+            rows.append(row(case, "installed vs not installed", counts["installed"], base, counts["not installed"]))
+        out.append(f"{unit.capitalize()} per request on the Odoo HTTP server (callgrind), hash seeds {list(runs)}, "
+                   f"{ROUNDS} rounds of {PER_PHASE} sequential requests per phase, the two servers (and the addon's hooks) "
+                   "alternating; "
+                   f"clock-driven work charged at {REQUESTS_PER_SECOND} requests/s")
+        out.append(table(["request", "setup", f"{unit} per request (each seed)", "mean", "added (mean)",
+                          "= throughput loss", "target (<= 1%)"], rows))
+    return "\n".join(out)
 
 
 def main() -> int:
@@ -180,7 +279,7 @@ def main() -> int:
     runs = {}
     try:
         with Postgres() as pg:
-            for db, modules in SETUPS.values():
+            for db, modules in SERVERS.values():
                 odoo.install(pg, db, modules, work)
             pg.psql("INSERT INTO ir_config_parameter (key, value, create_date, write_date) "
                     "VALUES ('api_monitor.flush_interval', '60', now(), now())", "bench_monitored")
@@ -188,30 +287,11 @@ def main() -> int:
                 runs[seed] = measure(odoo, pg, seed, work)
     finally:
         odoo.cleanup()
-        shutil.rmtree(work, ignore_errors=True)
-    for unit, of in (("instructions", lambda e: e["Ir"]), ("estimated cycles", estimated_cycles)):
-        rows = []
-        for case in CASES:
-            counts = {setup: [per_request(phases, totals, of, case, setup) for phases, totals in runs.values()]
-                      for setup in SETUPS}
-            base = statistics.mean(counts["not installed"])
-            for setup, values in counts.items():
-                rows.append([case, setup, " / ".join(f"{v / 1000:.1f}k" for v in values),
-                             f"{statistics.mean(values) / 1000:.1f}k", "", "", ""])
-            added = statistics.mean(counts["installed"]) - base
-            error = (sum(statistics.stdev(v) ** 2 / len(v) for v in counts.values()) ** 0.5
-                     if len(SEEDS) > 1 else 0.0)
-            rows.append([case, "installed vs not installed", "", "", f"{added / 1000:+.1f}k +/- {error / 1000:.1f}k",
-                         f"{100 * added / base:+.2f}% +/- {100 * error / base:.2f}",
-                         "met" if added / base <= 0.01 else "MISSED"])
-        idle = {setup: [statistics.mean(idle_rate(phases, totals, of, setup) for phases, totals in runs.values())]
-                for setup in SETUPS}
-        print(f"{unit.capitalize()} per request on the Odoo HTTP server (callgrind), hash seeds {SEEDS}, {ROUNDS} "
-              f"rounds of {PER_PHASE} sequential requests per phase, the two servers alternating; idle work "
-              f"charged at {REQUESTS_PER_SECOND} requests/s (idle: "
-              + ", ".join(f"{setup} {v[0] / 1000:.0f}k/s" for setup, v in idle.items()) + ")")
-        print(table(["request", "setup", f"{unit} per request (each seed)", "mean", "added (mean)",
-                     "= throughput loss", "target (<= 1%)"], rows))
+        if os.environ.get("BENCH_KEEP"):
+            print(f"callgrind dumps kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(report(runs))
     return 0
 
 

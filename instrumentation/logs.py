@@ -11,12 +11,13 @@ import logging
 
 from .context import current
 
-_installed = False
+#: (the factory found at install, the addon's), once installed
+_factories: tuple = ()
 
 
 def install() -> None:
-    global _installed
-    if _installed:
+    global _factories
+    if _factories:
         return
     previous = logging.getLogRecordFactory()
 
@@ -31,4 +32,10 @@ def install() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
-    _installed = True
+    _factories = (previous, factory)
+
+
+def switch(on: bool) -> None:
+    """Put the addon's factory back in place, or the one it wraps (``bench.hooks_switch`` measures both)."""
+    if _factories:
+        logging.setLogRecordFactory(_factories[on])
