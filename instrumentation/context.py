@@ -7,7 +7,6 @@ from contextvars import ContextVar
 from ..core.outcome import qualified_names
 
 
-
 class RequestContext:
     """Set by the WSGI wrapper at the start of a request; the ``ir.http`` hooks fill it in.
 

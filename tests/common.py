@@ -66,6 +66,15 @@ class MonitorHttpCase(HttpCase):
         """Counts added since the test started."""
         return delta(self.before, committed_counts(self.env.cr.dbname))
 
+    def failure(self, request_id):
+        """The failure samples committed for a request id (the flush writes them on its own cursor)."""
+        with store.connect(self.env.cr.dbname) as cr:
+            cr.execute(
+                "SELECT endpoint, method, code, exception FROM api_monitor_failure WHERE request_id = %s",
+                [request_id],
+            )
+            return cr.fetchall()
+
     def jsonrpc(self, route, params, headers=None):
         """POST a JSON-RPC call; returns the HTTP response (errors come back with HTTP 200)."""
         body = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params})

@@ -20,15 +20,6 @@ class TestOutcomeOverHttp(MonitorHttpCase):
     def error_name(self, response):
         return response.json()["error"]["data"]["name"]
 
-    def failure(self, request_id):
-        """The failure samples committed for a request id (the flush writes them on its own cursor)."""
-        with store.connect(self.env.cr.dbname) as cr:
-            cr.execute(
-                "SELECT endpoint, method, code, exception FROM api_monitor_failure WHERE request_id = %s",
-                [request_id],
-            )
-            return cr.fetchall()
-
     def test_successful_call_kw_counts_as_success(self):
         response = self.call_kw("res.partner", "search_count", [[]])
         self.assertEqual(response.status_code, 200)

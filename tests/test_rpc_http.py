@@ -1,12 +1,10 @@
 """``/xmlrpc`` and ``/jsonrpc`` calls over real HTTP: named by model and method, and classified, although
 Odoo answers every failure there with HTTP 200."""
 
-import json
 import xmlrpc.client
 
 from odoo.tests import tagged
 
-from ..instrumentation import store
 from .common import MonitorHttpCase
 
 XMLRPC = "/xmlrpc/2/object"
@@ -33,16 +31,9 @@ class TestRpcEntryPoints(MonitorHttpCase):
         return response, result
 
     def execute_kw_json(self, model, method, args):
-        body = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
-            "service": "object", "method": "execute_kw",
-            "args": [self.env.cr.dbname, 2, "admin", model, method, args, {}]}}
-        response = self.url_open("/jsonrpc", data=json.dumps(body), headers={"Content-Type": "application/json"})
+        response = self.jsonrpc("/jsonrpc", {"service": "object", "method": "execute_kw",
+                                             "args": [self.env.cr.dbname, 2, "admin", model, method, args, {}]})
         return response, response.json()
-
-    def failures(self, request_id):
-        with store.connect(self.env.cr.dbname) as cr:
-            cr.execute("SELECT endpoint, code, exception FROM api_monitor_failure WHERE request_id = %s", [request_id])
-            return cr.fetchall()
 
     def test_xmlrpc_call_is_counted_under_its_model_and_method(self):
         response, result = self.execute_kw_xml("res.partner", "search_count", [[]])
@@ -65,8 +56,8 @@ class TestRpcEntryPoints(MonitorHttpCase):
             (f"{XMLRPC}/res.users/unlink", "POST", 200, "client_error"): 1,
             (f"{XMLRPC}/res.partner/read", "POST", 200, "server_error"): 1,
         })
-        self.assertEqual(self.failures(unexpected.headers["X-Request-ID"]),
-                         [(f"{XMLRPC}/res.partner/read", 200, "builtins.TypeError")])
+        self.assertEqual(self.failure(unexpected.headers["X-Request-ID"]),
+                         [(f"{XMLRPC}/res.partner/read", "POST", 200, "builtins.TypeError")])
 
     def test_xmlrpc_body_that_does_not_parse_is_a_client_error_under_the_route(self):
         response = self.xmlrpc_post("object", "<methodCall><methodName>execute_kw</methodName><params>")
@@ -74,7 +65,7 @@ class TestRpcEntryPoints(MonitorHttpCase):
         with self.assertRaises(xmlrpc.client.Fault):
             xmlrpc.client.loads(response.content)
         self.assertEqual(self.counted(), {("/xmlrpc/2/<service>", "POST", 200, "client_error"): 1})
-        self.assertEqual(self.failures(response.headers["X-Request-ID"]), [])
+        self.assertEqual(self.failure(response.headers["X-Request-ID"]), [])
 
     def test_xmlrpc_result_that_cannot_be_marshalled_is_a_server_error(self):
         # check_access returns None, which Odoo's XML-RPC marshaller refuses after the call succeeded
@@ -82,8 +73,8 @@ class TestRpcEntryPoints(MonitorHttpCase):
         self.assertIsInstance(fault, xmlrpc.client.Fault)
         self.assertIn("cannot marshal None", fault.faultString)
         self.assertEqual(self.counted(), {(f"{XMLRPC}/res.partner/check_access", "POST", 200, "server_error"): 1})
-        self.assertEqual(self.failures(response.headers["X-Request-ID"]),
-                         [(f"{XMLRPC}/res.partner/check_access", 200, "builtins.TypeError")])
+        self.assertEqual(self.failure(response.headers["X-Request-ID"]),
+                         [(f"{XMLRPC}/res.partner/check_access", "POST", 200, "builtins.TypeError")])
 
     def test_jsonrpc_calls_are_counted_under_their_model_and_method(self):
         ok, answer = self.execute_kw_json("res.partner", "search_count", [[]])
