@@ -7,18 +7,20 @@ what that costs the process itself is measured by empty phases and subtracted). 
 database each, as a real server has: a database without the addon (base, web, mail) and one with it. In
 the second, phases alternate between
 
-* ``installed, hooks off``: Odoo's own entry point, the addon's ir.http methods replaced by pass-throughs;
+* ``installed, hooks off``: Odoo's own entry point, the addon's ir.http methods taken off its class;
 * ``installed``: the addon's WSGI wrapper and hooks (the recorder counts every request);
 
 and what the counted requests leave for the flusher thread is counted too: folding their tallies into a
 batch (charged to the requests it folded) and writing the batch (charged to the requests one flush covers at
 the default flush interval, 5 s, and a modest 100 requests per second per process: 500 requests).
 
-One process repeats its counts exactly, but two processes do not: where objects land in memory and how
-dictionaries collide differ with everything loaded before, and move the same request by up to about 1%
-from process to process, in either direction (two databases that differ by one module differ by that much
-even with the addon's hooks off). So the pair of processes runs once per hash seed (``BENCH_SEEDS``,
-``PYTHONHASHSEED``), and the table gives each setup's mean over the seeds with the seed-to-seed range:
+One process repeats its counts exactly, but two processes do not: where classes and names land in memory,
+and so which attribute lookups miss CPython's method cache, differ with everything loaded before, and move
+the same request by up to about 1% from process to process, in either direction (two databases that
+differ by one module differ by that much even with the addon's hooks off; see ``bench.layout``). So the
+pair of processes runs once per seed (``BENCH_SEEDS``): the seed is the hash seed (``PYTHONHASHSEED``) and
+draws the memory layout (``bench.layout`` starts both processes), and the table gives each setup's mean
+over the seeds with the seed-to-seed range:
 
 * ``added in the same process``: installed minus hooks off, plus the fold and the flush share: what the
   addon's code costs a request, free of the process-to-process noise;
@@ -54,6 +56,7 @@ PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 1))
 SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4,5,6").split(",")]
 REQUESTS_PER_FLUSH = 500
+LAYOUT = Path(__file__).with_name("layout.py")
 DATABASES = {"bench_plain": "base,web,mail", "bench_monitored": "api_monitor"}
 
 SHELL = r"""
@@ -185,7 +188,7 @@ def _run(odoo: Odoo, pg: Postgres, db: str, seed: int, work: Path) -> tuple[list
     cmd = odoo.command(pg, db)
     cmd = ["env", f"PYTHONHASHSEED={seed}", "valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes",
            "--branch-sim=yes", f"--callgrind-out-file={dumps}/cg.%p",
-           cmd[0], cmd[1], "shell", *cmd[2:], "--no-http", "--log-level=warn"]
+           cmd[0], str(LAYOUT), str(seed), cmd[1], "shell", *cmd[2:], "--no-http", "--log-level=warn"]
     script = SHELL.replace("__DB__", db).replace("__PER_PHASE__", str(PER_PHASE)).replace("__ROUNDS__", str(ROUNDS))
     out = subprocess.run(cmd, input=script, capture_output=True, text=True, timeout=7200)
     found = [line[7:] for line in out.stdout.splitlines() if line.startswith("RESULT ")]
@@ -221,8 +224,8 @@ def main() -> int:
         for (db, seed), (phases, totals) in runs.items():
             by_seed.setdefault(seed, {}).update(per_request(phases, {n: of(e) for n, e in totals.items()}))
         print(f"CPU {measure} per request in Odoo 18 (callgrind{', cache and branch simulation' if unit == 'cycles' else ''}): "
-              f"mean over {len(SEEDS)} hash seeds (lowest to highest seed), one process per database and seed, "
-              f"{ROUNDS} rounds of {PER_PHASE} requests per phase")
+              f"mean over {len(SEEDS)} seeds (hash seed and memory layout; lowest to highest seed), one process per "
+              f"database and seed, {ROUNDS} rounds of {PER_PHASE} requests per phase")
         print(table(["request", "setup", f"{unit} per request", "of not installed", "target (<= 1%)"],
                     _rows(by_seed)))
     return 0

@@ -55,8 +55,8 @@ for case, (path, body) in CASES.items():
             times[db].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
     out[case] = times
 # The same database with the addon's hooks switched on and off: "off" serves through Odoo's original
-# entry point with the addon's ir.http methods replaced by plain pass-throughs, so the only difference
-# between the two is the addon's own work, request for request, on the same data and caches.
+# entry point with the addon's ir.http methods taken off its class (Odoo's own are found), so the only
+# difference between the two is the addon's own work, request for request, on the same data and caches.
 hooks = ip.hooks
 
 for case, (path, body) in CASES.items():
@@ -177,7 +177,7 @@ def main() -> int:
                           f"p90 {diffs[len(diffs) * 9 // 10]:+.1f})", f"{100 * added / base:+.2f}%",
                           "met" if added / base <= 0.01 and added <= 1000 else "MISSED"])
     print(f"The same database, the addon's hooks on and off in {BLOCKS * 10} alternating pairs of 20-request blocks, "
-          "garbage collection outside the timed blocks (off: Odoo's own entry point and pass-through ir.http methods):")
+          "garbage collection outside the timed blocks (off: Odoo's own entry point and ir.http methods):")
     print(table(["request", "hooks off us", "added us per request (block pairs)", "= throughput loss",
                  "target (<= 1%, <= 1 ms)"], same_rows))
     return 0

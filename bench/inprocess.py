@@ -65,16 +65,13 @@ def answer(entry, env: dict) -> bytes:
 _HOOKS = {name: method for name, method in vars(monitor_hooks.IrHttp).items() if isinstance(method, classmethod)}
 
 
-def _passthrough(name):
-    def method(cls, *args):
-        return getattr(super(monitor_hooks.IrHttp, cls), name)(*args)
-
-    return classmethod(method)
-
-
 def hooks(on: bool):
-    """Switch the addon's ir.http methods on, or replace them with plain pass-throughs to Odoo's; returns
-    the WSGI entry that goes with it (the addon's wrapper, or Odoo's own)."""
+    """Put the addon's ir.http methods in place, or take them off its class so that the registry's ir.http
+    finds Odoo's own (as without the addon, with no extra call in between); returns the WSGI entry that goes
+    with it (the addon's wrapper, or Odoo's own)."""
     for name, method in _HOOKS.items():
-        setattr(monitor_hooks.IrHttp, name, method if on else _passthrough(name))
+        if on:
+            setattr(monitor_hooks.IrHttp, name, method)
+        elif name in vars(monitor_hooks.IrHttp):
+            delattr(monitor_hooks.IrHttp, name)
     return instrumented if on else original

@@ -27,13 +27,14 @@ told apart by what they do while the server is idle (``IDLE_SECONDS``, three dum
   pace each fold takes a second's requests at once; ``bench.dispatch_instructions`` counts that fold and
   the flush's writes per request in process.
 
-Two processes count the same request differently even with the same hash seed: where objects land in
-memory and how dictionaries collide depend on everything loaded before (the code of every module
-included), and move a request by up to about 1% either way (see ``bench.dispatch_instructions``). So the
-pair of servers runs once per hash seed (``BENCH_SEEDS``, ``PYTHONHASHSEED``) and the table gives means
-over the seeds with the standard error of their spread; and the addon's own work is also measured within
-one process, hooks on against hooks off ("added in the same process"), free of that spread. The flusher's
-idle wake-ups are in both of those phases; its folds only in the first. ``BENCH_KEEP=1`` keeps the dumps.
+Two processes count the same request differently even with the same hash seed: where classes and names land in
+memory, and so which attribute lookups miss CPython's method cache, depend on everything loaded before (the
+code of every module included), and move a request by up to about 1% either way (see ``bench.layout``). So the
+pair of servers runs once per seed (``BENCH_SEEDS``): the seed is the hash seed (``PYTHONHASHSEED``) and draws
+the memory layout (``bench.layout`` starts both servers), and the table gives means over the seeds with the
+standard error of their spread; and the addon's own work is also measured within one process, hooks on against
+hooks off ("added in the same process"), free of that spread. The flusher's idle wake-ups are in both of those
+phases; its folds only in the first. ``BENCH_KEEP=1`` keeps the dumps.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ SERVERS = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("ben
 #: what each phase measures: the server without the addon, the one with it, and that one with its hooks off
 SETUPS = ("not installed", "installed", "installed, hooks off")
 SWITCH = Path(__file__).with_name("hooks_switch.py")
+LAYOUT = Path(__file__).with_name("layout.py")
 
 class Client:
     """One client connection (reopened whenever Odoo closes it), logged in, sending JSON-RPC posts."""
@@ -132,8 +134,7 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
             dumps = work / f"{db}-{seed}"
             dumps.mkdir()
             cmd = odoo.command(pg, db, f"--http-port={port}", "--workers=0", "--max-cron-threads=0")
-            if label == "installed":
-                cmd[1:1] = [str(SWITCH), str(state)]
+            cmd[1:1] = [str(LAYOUT), str(seed), *([str(SWITCH), str(state)] if label == "installed" else [])]
             log = open(work / f"{db}-{seed}.log", "w")
             proc = subprocess.Popen(
                 ["env", f"PYTHONHASHSEED={seed}", "valgrind", "--tool=callgrind", "--instr-atstart=no", "--cache-sim=yes",
@@ -258,9 +259,9 @@ def report(runs: dict[int, tuple[list[dict], dict]]) -> str:
             same = [on - off for on, off in zip(counts["installed"], counts["installed, hooks off"])]
             rows.append(row(case, "added in the same process (installed - hooks off)", same, base))
             rows.append(row(case, "installed vs not installed", counts["installed"], base, counts["not installed"]))
-        out.append(f"{unit.capitalize()} per request on the Odoo HTTP server (callgrind), hash seeds {list(runs)}, "
-                   f"{ROUNDS} rounds of {PER_PHASE} sequential requests per phase, the two servers (and the addon's hooks) "
-                   "alternating; "
+        out.append(f"{unit.capitalize()} per request on the Odoo HTTP server (callgrind), seeds {list(runs)} (hash seed "
+                   f"and memory layout, bench.layout), {ROUNDS} rounds of {PER_PHASE} sequential requests per phase, "
+                   "the two servers (and the addon's hooks) alternating; "
                    f"clock-driven work charged at {REQUESTS_PER_SECOND} requests/s")
         out.append(table(["request", "setup", f"{unit} per request (each seed)", "mean", "added (mean)",
                           "= throughput loss", "target (<= 1%)"], rows))
