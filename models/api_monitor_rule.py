@@ -252,6 +252,9 @@ class ApiMonitorRule(models.Model):
                 "start >= %s AND start < %s",
                 [utc(min(part.first_hour for part in long.values())), utc(max(part.last_hour for part in long.values()))],
                 list(long), result)
+        for sums in result.values():  # an endpoint found for some windows has every window, empty ones at zero
+            for w in windows:
+                sums.setdefault(w, _ZERO)
         return result
 
     @api.model

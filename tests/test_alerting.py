@@ -299,17 +299,23 @@ class TestWindowSums(AlertingCase):
         from ..core.rules import window_sums
 
         rng = random.Random(5)
-        minutes = {e: [(T0 - m * 60, rng.randrange(40), rng.randrange(3)) for m in range(3 * 1440 + 90)]
-                   for e in ("/t/sum/a", "/t/sum/b")}
+        # the newest bucket at T0 (any minute of the hour), at the top of an hour and a minute before it: where
+        # the window ends against the hourly rows decides in which tables an endpoint is found
+        top = T0 // 3600 * 3600
+        ends = {"/t/sum/a": T0, "/t/sum/b": T0, "/t/sum/top": top, "/t/sum/59": top - 60}
+        minutes = {e: [(end - m * 60, rng.randrange(40), rng.randrange(3)) for m in range(3 * 1440 + 90)]
+                   for e, end in ends.items()}
         buckets = {(start, e): TimeBucket(requests=n, server_errors=err)
                    for e, rows in minutes.items() for start, n, err in rows}
         store.write_batch(self.env.cr, Batch(buckets=buckets))
         windows = (5, 60, 120, 360, 1440, 4320)
-        for offset in (0, 59, 61, 1799, 3599, 3600):
-            now = T0 + offset
-            sums = self.env["api.monitor.rule"]._window_sums(now, windows)
-            for endpoint, rows in minutes.items():
-                self.assertEqual(sums[endpoint], window_sums(rows, now, windows), (endpoint, offset))
+        for end in sorted(set(ends.values())):
+            for offset in (0, 59, 61, 1799, 3599, 3600):
+                now = end + offset
+                sums = self.env["api.monitor.rule"]._window_sums(now, windows)
+                for endpoint in (e for e, e_end in ends.items() if e_end == end):
+                    expected = window_sums(minutes[endpoint], now, windows)
+                    self.assertEqual(sums[endpoint], expected, (endpoint, offset))
 
     def test_burn_rate_rule_pages_on_the_fast_tier(self):
         burn = self.env.ref("api_monitor.rule_slo_burn_rate")
