@@ -63,12 +63,16 @@ def answer(entry, env: dict) -> bytes:
 
 
 _HOOKS = {name: method for name, method in vars(monitor_hooks.IrHttp).items() if isinstance(method, classmethod)}
+#: the addon's wrappers of Odoo's ``Request`` methods (instrumentation.routing)
+_REQUEST_HOOKS = {name: vars(odoo.http.Request)[name] for name in ("_set_request_dispatcher", "_serve_ir_http_fallback")}
 
 
 def hooks(on: bool):
-    """Put the addon's ir.http methods in place, or take them off its class so that the registry's ir.http
-    finds Odoo's own (as without the addon, with no extra call in between); returns the WSGI entry that goes
+    """Put the addon's ir.http methods and ``Request`` wrappers in place, or take them off so that Odoo's
+    own are found (as without the addon, with no extra call in between); returns the WSGI entry that goes
     with it (the addon's wrapper, or Odoo's own)."""
+    for name, wrapper in _REQUEST_HOOKS.items():
+        setattr(odoo.http.Request, name, wrapper if on else wrapper._api_monitor_original)
     for name, method in _HOOKS.items():
         if on:
             setattr(monitor_hooks.IrHttp, name, method)

@@ -4,7 +4,7 @@
 ``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
 """
 
-from . import context, dispatch, logs, rpc, runtime, store, wake, wsgi
+from . import context, dispatch, logs, routing, rpc, runtime, store, wake, wsgi
 
 
 def install() -> None:
@@ -14,5 +14,6 @@ def install() -> None:
     runtime.RUNTIME.autostart = not odoo.tools.config["test_enable"]
     wsgi.install()
     dispatch.install()
+    routing.install()
     rpc.install()
     logs.install()

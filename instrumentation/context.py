@@ -1,4 +1,4 @@
-"""The annotations that travel with one request, from the WSGI entry through ``ir.http`` and back."""
+"""The annotations that travel with one request, from the WSGI entry through Odoo's routing and back."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from ..core.outcome import qualified_names
 
 
 class RequestContext:
-    """Set by the WSGI wrapper at the start of a request; the ``ir.http`` hooks fill it in.
+    """Set by the WSGI wrapper at the start of a request; the routing and ``ir.http`` hooks fill it in.
 
-    ``monitored`` turns True only when the ``ir.http`` of a database with the addon installed served the
-    request, so databases without the addon are never counted.
+    ``monitored`` turns True only when the registry of a database with the addon installed served the
+    request (``instrumentation.routing``), so databases without the addon are never counted.
     """
 
     __slots__ = (

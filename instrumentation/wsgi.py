@@ -2,7 +2,7 @@
 
 ``odoo.http.Application.__call__`` is wrapped once per process. The wrapper measures the duration, reads
 the status actually sent, adds ``X-Request-ID`` to every response (errors included) and hands the request
-to the recorder when the ``ir.http`` of a database with the addon served it.
+to the recorder when the registry of a database with the addon served it (``instrumentation.routing``).
 """
 
 from __future__ import annotations

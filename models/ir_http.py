@@ -1,38 +1,13 @@
 import threading
 import time
 
-from werkzeug.exceptions import NotFound
-
 from odoo import models
 from odoo.http import request
 
-from ..core import request_id
-from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
-from ..instrumentation.context import RequestContext, current, set_current
+from ..core.endpoints import CALL_KW_ROUTES
+from ..instrumentation.context import current, set_current
 from ..instrumentation.dispatch import name_call_kw
 from ..instrumentation.runtime import RUNTIME
-
-
-def _late_context():
-    """A context for a request that started before the WSGI wrapper was installed, or None outside requests.
-
-    That happens for the first request of a worker whose registry loads the addon during that very request
-    (when the addon is not a server-wide module and the database was not preloaded). Such a "late" request
-    is counted from here, at ``_post_dispatch`` or ``_handle_error``.
-    """
-    if not request:
-        return None
-    ctx = RequestContext(request_id.resolve(request.httprequest.headers.get(request_id.HEADER)), late=True)
-    set_current(ctx)
-    return ctx
-
-
-def _mark(ctx, route, db):
-    """The first route matched for the request: this database has the addon, so the request is counted."""
-    if ctx is not None and ctx.route is None:
-        ctx.monitored = True
-        ctx.db = db
-        ctx.route = ctx.endpoint = route
 
 
 def _observe_late(ctx, status):
@@ -44,17 +19,6 @@ def _observe_late(ctx, status):
 
 class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
-
-    @classmethod
-    def _match(cls, path_info):
-        ctx = current() or _late_context()
-        try:
-            rule, args = super()._match(path_info)
-        except NotFound:
-            _mark(ctx, UNMATCHED, cls.pool.db_name)
-            raise
-        _mark(ctx, rule.rule, cls.pool.db_name)
-        return rule, args
 
     @classmethod
     def _dispatch(cls, endpoint):
