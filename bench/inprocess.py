@@ -13,6 +13,7 @@ import odoo.http
 from werkzeug.test import EnvironBuilder
 
 from odoo.addons.api_monitor.bench.cases import CASES
+from odoo.addons.api_monitor.instrumentation import routing
 from odoo.addons.api_monitor.models import ir_http as monitor_hooks
 
 __all__ = ["CASES", "app", "original", "instrumented", "session_for", "environ", "serve", "answer", "hooks"]
@@ -63,15 +64,13 @@ def answer(entry, env: dict) -> bytes:
 
 
 _HOOKS = {name: method for name, method in vars(monitor_hooks.IrHttp).items() if isinstance(method, classmethod)}
-#: the addon's wrappers of Odoo's ``Request`` methods (instrumentation.routing)
-_REQUEST_HOOKS = {name: vars(odoo.http.Request)[name] for name in ("_set_request_dispatcher", "_serve_ir_http_fallback")}
 
 
 def hooks(on: bool):
     """Put the addon's ir.http methods and ``Request`` wrappers in place, or take them off so that Odoo's
     own are found (as without the addon, with no extra call in between); returns the WSGI entry that goes
     with it (the addon's wrapper, or Odoo's own)."""
-    for name, wrapper in _REQUEST_HOOKS.items():
+    for name, wrapper in routing.WRAPPERS.items():
         setattr(odoo.http.Request, name, wrapper if on else wrapper._api_monitor_original)
     for name, method in _HOOKS.items():
         if on:

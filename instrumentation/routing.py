@@ -50,11 +50,14 @@ def _serve_ir_http_fallback(self, not_found):
     return _serve_fallback(self, not_found)
 
 
+#: the ``Request`` methods wrapped, by name
+WRAPPERS = {"_set_request_dispatcher": _set_request_dispatcher, "_serve_ir_http_fallback": _serve_ir_http_fallback}
+
+
 def install() -> None:
     global _set_dispatcher, _serve_fallback
     request_cls = odoo.http.Request
-    for name, wrapper in (("_set_request_dispatcher", _set_request_dispatcher),
-                          ("_serve_ir_http_fallback", _serve_ir_http_fallback)):
+    for name, wrapper in WRAPPERS.items():
         if getattr(request_cls.__dict__[name], _MARK, None) is None:
             setattr(wrapper, _MARK, request_cls.__dict__[name])
             setattr(request_cls, name, wrapper)
