@@ -1,8 +1,8 @@
 """Per-process recorder: counts requests in memory and hands them over in batches.
 
 Odoo serves from several worker processes, and often several hosts, that share nothing but the database.
-Each process keeps its own :class:`Recorder`; the request's hot path only appends to an in-memory list
-under a lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the
+Each process keeps its own :class:`Recorder`; the request's hot path only appends one tuple to an
+in-memory deque, with no lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the
 Odoo layer upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could
 not be written is merged back, so a database outage delays counts instead of losing them.
 """
@@ -10,6 +10,8 @@ not be written is merged back, so a database outage delays counts instead of los
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +30,7 @@ FAILURES_PER_BATCH = 5
 MESSAGE_LIMIT = 500
 
 CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
+TallyKey = tuple[str, str, str, int, str, float]  # db, endpoint, method, code, outcome, minute (a whole number)
 
 
 @dataclass(slots=True)
@@ -154,11 +157,13 @@ class Batch:
 class Recorder:
     """Counts requests of one process, per database, with no I/O.
 
-    :meth:`record` is the request's hot path: under a lock it appends the request's duration to the list of
-    the requests that share its database, endpoint, method, status, outcome and minute: one dictionary
-    lookup and one append. :meth:`drain` folds each list into the per-database :class:`Batch` es (its
-    length, its sum and, once sorted, its latency histogram, all computed in C); the flusher thread calls it
-    at least once a second and :meth:`take` before it hands the batches over.
+    Counting a request is the request's hot path: :attr:`add` appends one tuple to a deque, which needs
+    no lock (``deque.append`` is atomic) and runs no Python frame. :meth:`record` does the same and keeps a
+    sample of each server error. :meth:`drain` folds what was added into the per-database
+    :class:`Batch` es: the durations of the requests that share a database, endpoint, method, status,
+    outcome and minute are gathered into one list, whose length, sum and, once sorted, latency histogram
+    are computed in C. The flusher thread calls it at least once a second and :meth:`take` before it hands
+    the batches over.
 
     >>> rec = Recorder()
     >>> rec.record("prod", "/web/dataset/call_kw/res.partner/read", "POST", 200, "server_error", 0.02,
@@ -169,17 +174,24 @@ class Recorder:
     """
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
+        self.cap = cap
+        #: Called on each server error, to wake whatever flushes.
+        self.on_server_error: Callable[[], None] | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: used in a freshly forked worker, whose parent's counts are not its own."""
         self._lock = threading.Lock()
-        #: (db, endpoint, method, code, outcome, minute) -> the durations of those requests
-        self._tallies: dict[tuple, list[float]] = {}
+        #: ((db, endpoint, method, code, outcome, minute), duration) of each request counted and not yet folded
+        self._added: deque[tuple[TallyKey, float]] = deque()
+        #: ``add(((db, endpoint, method, code, outcome, minute), duration))`` counts one request, ``minute``
+        #: being ``now // BUCKET_SECONDS`` (an int, or the whole float that is the same dictionary key)
+        self.add: Callable[[tuple[TallyKey, float]], None] = self._added.append
         #: (db, server error sample) in the order they were served
         self._failures: list[tuple[str, Failure]] = []
         self._batches: dict[str, Batch] = {}
         self._caps: dict[str, EndpointCap] = {}
-        self.cap = cap
         self.server_errors_pending = False
-        #: Called (outside the lock) on each server error, to wake whatever flushes.
-        self.on_server_error: Callable[[], None] | None = None
 
     def record(
         self,
@@ -194,28 +206,20 @@ class Recorder:
         exception: str = "",
         message: str = "",
     ) -> None:
-        """Count one served request. This is the request's hot path: memory only, no I/O."""
-        key = (db, endpoint, method, code, outcome, int(now) // BUCKET_SECONDS)
-        lock = self._lock
-        lock.acquire()  # a try/finally costs half of a with-statement
-        try:
-            durations = self._tallies.get(key)
-            if durations is None:
-                self._tallies[key] = [duration]
-            else:
-                durations.append(duration)
-            if outcome == SERVER_ERROR:
+        """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O."""
+        self.add(((db, endpoint, method, code, outcome, int(now) // BUCKET_SECONDS), duration))
+        if outcome == SERVER_ERROR:
+            # added after its count, so a fold that sees the sample has seen its endpoint too
+            with self._lock:
                 self._failures.append(
                     (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT]))
                 )
                 self.server_errors_pending = True
-        finally:
-            lock.release()
-        if outcome == SERVER_ERROR and self.on_server_error is not None:
-            self.on_server_error()
+            if self.on_server_error is not None:
+                self.on_server_error()
 
     def drain(self) -> int:
-        """Fold the tallies into the batches; returns how many requests were folded."""
+        """Fold what was added into the batches; returns how many requests were folded."""
         with self._lock:
             return self._fold()
 
@@ -225,20 +229,30 @@ class Recorder:
             batch = self._batches[db] = Batch()
         return batch
 
+    def _cap(self, db: str) -> EndpointCap:
+        cap = self._caps.get(db)
+        if cap is None:
+            cap = self._caps[db] = EndpointCap(self.cap)
+        return cap
+
     def _fold(self) -> int:
-        """Fold and empty the tallies and the failure samples (the lock held)."""
-        tallies, failures = self._tallies, self._failures
-        self._tallies, self._failures = {}, []
+        """Fold and empty the added requests and the failure samples (the lock held)."""
+        added, failures = self._added, self._failures
+        self._failures = []
+        tallies: dict[TallyKey, list[float]] = {}
+        # only the requests added so far (one added meanwhile waits for the next fold), popped in C
+        for key, duration in map(operator.call, itertools.repeat(added.popleft, len(added))):
+            durations = tallies.get(key)
+            if durations is None:
+                tallies[key] = [duration]
+            else:
+                durations.append(duration)
         folded = 0
-        caps = self._caps
         for (db, endpoint, method, code, outcome, minute), durations in tallies.items():
             n, seconds = len(durations), sum(durations)
             folded += n
             batch = self._batch(db)
-            cap = caps.get(db)
-            if cap is None:
-                cap = caps[db] = EndpointCap(self.cap)
-            name = cap.admit(endpoint)
+            name = self._cap(db).admit(endpoint)
             if name != endpoint:
                 batch.folds += n
             key = (name, method, code, outcome)
@@ -247,7 +261,7 @@ class Recorder:
             if latency is None:
                 latency = batch.latency[name] = Latency()
             latency.add(durations, seconds)
-            slot = (minute * BUCKET_SECONDS, name)
+            slot = (int(minute) * BUCKET_SECONDS, name)
             bucket = batch.buckets.get(slot)
             if bucket is None:
                 bucket = batch.buckets[slot] = TimeBucket()
@@ -259,7 +273,7 @@ class Recorder:
                 bucket.server_errors += n
         for db, sample in failures:
             batch = self._batch(db)
-            sample.endpoint = name = caps[db].admit(sample.endpoint)  # admitted with its durations above
+            sample.endpoint = name = self._cap(db).admit(sample.endpoint)  # admitted with its durations above
             samples = batch.failures.get(name)
             if samples is None:
                 samples = batch.failures[name] = deque(maxlen=FAILURES_PER_BATCH)
@@ -298,16 +312,7 @@ class Recorder:
     @property
     def pending(self) -> bool:
         with self._lock:
-            return bool(self._tallies) or any(batch.counters or batch.flush_errors for batch in self._batches.values())
-
-    def reset(self) -> None:
-        """Forget everything: used in a freshly forked worker, whose parent's counts are not its own."""
-        self._lock = threading.Lock()
-        self._tallies = {}
-        self._failures = []
-        self._batches = {}
-        self._caps = {}
-        self.server_errors_pending = False
+            return bool(self._added) or any(batch.counters or batch.flush_errors for batch in self._batches.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 ``ir.http._handle_error`` sees exceptions raised inside the request's transaction, but some are raised
 before it: a call_kw on an unknown model (``NotFound`` from the route's ``readonly`` check) or a body that
 is not JSON fail while the route is prepared, and ``Application.__call__`` hands them straight to the
-dispatcher. Every path ends in a dispatcher's ``handle_error``, so that is where exceptions are noted.
+dispatcher. Every path ends in a dispatcher's ``handle_error``, so that is where exceptions are noted, and
+where a late request that failed is counted (``instrumentation.routing``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import odoo.http
 
 from ..core.endpoints import CALL_KW_ROUTES, NameCache, call_kw_endpoint
 from .context import current
+from .routing import observe_late
 
 _MARK = "_api_monitor_original"
 #: the attribute of a registry that holds its :class:`NameCache`
@@ -62,10 +64,14 @@ def _name(registry, key: tuple[str, object, object]) -> str:
 def _wrap(original):
     def handle_error(self, exc):
         ctx = current()
-        if ctx is not None and ctx.monitored:
-            ctx.set_exception(exc)
-            name_call_kw(ctx, self.request, getattr(self.request, "registry", None))
-        return original(self, exc)
+        if ctx is None or not ctx.monitored:
+            return original(self, exc)
+        ctx.set_exception(exc)
+        name_call_kw(ctx, self.request, getattr(self.request, "registry", None))
+        response = original(self, exc)
+        if ctx.late:  # no WSGI wrapper sees its status (instrumentation.routing)
+            observe_late(self.request, getattr(response, "code", None) or getattr(response, "status_code", 500))
+        return response
 
     setattr(handle_error, _MARK, original)
     return handle_error

@@ -5,15 +5,23 @@ registry was opened; ``Request._serve_ir_http_fallback`` runs when no rule match
 per process: no override in the registry's ``ir.http`` and no ``super()`` chain through its classes. A
 request counts only when the registry that serves it has the addon installed, so databases without the
 addon are never counted.
+
+A *late* request is a worker's first one, whose registry loads the addon while it is served: it entered
+Odoo before the WSGI wrapper existed, so it is counted here once its response is known, from the
+``post_dispatch`` of its own dispatcher or from the dispatcher's ``handle_error`` (``instrumentation.dispatch``).
 """
 
 from __future__ import annotations
+
+import threading
+import time
 
 import odoo.http
 
 from ..core import request_id
 from ..core.endpoints import UNMATCHED
 from .context import RequestContext, current, set_current
+from .runtime import RUNTIME
 
 _MARK = "_api_monitor_original"
 MODULE = "api_monitor"
@@ -22,15 +30,37 @@ _set_dispatcher = _serve_fallback = None
 
 
 def _late_context(request) -> RequestContext:
-    """A context for a request that started before the WSGI wrapper was installed: the first request of a
-    worker whose registry loads the addon during that very request. It is counted when it is answered
-    (``models.ir_http``)."""
+    """A context for a late request (see the module's docstring)."""
     ctx = RequestContext(request_id.resolve(request.httprequest.headers.get(request_id.HEADER)), late=True)
     set_current(ctx)
     return ctx
 
 
-def _mark(request, route: str) -> None:
+def observe_late(request, status: int) -> None:
+    """Count the late request being served, once: its context is dropped as it is counted."""
+    ctx = current()
+    if ctx is not None and ctx.late and ctx.monitored:
+        set_current(None)
+        started = getattr(threading.current_thread(), "perf_t0", None) or time.time()  # set by Odoo's entry
+        RUNTIME.observe(ctx, request.httprequest.method, status, time.time() - started)
+
+
+def _watch_late(request) -> None:
+    """Have the dispatcher of this one request count it after its ``post_dispatch`` (an attribute of that
+    dispatcher only: no other request pays for it)."""
+    dispatcher = request.dispatcher
+    post_dispatch = dispatcher.post_dispatch
+
+    def counted_post_dispatch(response):
+        post_dispatch(response)
+        observe_late(request, response.status_code)
+
+    dispatcher.post_dispatch = counted_post_dispatch
+
+
+def _mark(request, route: str) -> RequestContext | None:
+    """Note the route of a request served by a registry with the addon; returns its context when it is a
+    late request seen for the first time."""
     registry = request.registry
     if registry is not None and MODULE in registry._init_modules:
         ctx = current() or _late_context(request)
@@ -38,15 +68,22 @@ def _mark(request, route: str) -> None:
             ctx.monitored = True
             ctx.db = registry.db_name
             ctx.route = ctx.endpoint = route
+            if ctx.late:
+                return ctx
+    return None
 
 
 def _set_request_dispatcher(self, rule):
-    _mark(self, rule.rule)
-    return _set_dispatcher(self, rule)
+    late = _mark(self, rule.rule)
+    result = _set_dispatcher(self, rule)  # makes the request's dispatcher
+    if late is not None:
+        _watch_late(self)
+    return result
 
 
 def _serve_ir_http_fallback(self, not_found):
-    _mark(self, UNMATCHED)
+    if _mark(self, UNMATCHED) is not None:
+        _watch_late(self)  # the default dispatcher, made with the request
     return _serve_fallback(self, not_found)
 
 

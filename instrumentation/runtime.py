@@ -16,7 +16,7 @@ import time
 
 from ..core import outcome as outcomes
 from ..core.endpoints import UNMATCHED
-from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
+from ..core.recorder import BUCKET_SECONDS, Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
 from . import store, wake
 from .context import RequestContext
@@ -51,12 +51,16 @@ class Runtime:
         if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
             self._ensure_started()
         endpoint = ctx.endpoint or UNMATCHED
-        settings = self.settings.get(ctx.db) or _DEFAULTS
-        if endpoint.startswith(settings.exclusions):  # a tuple of route prefixes
+        db = ctx.db
+        if endpoint.startswith((self.settings.get(db) or _DEFAULTS).exclusions):  # a tuple of route prefixes
             return
         names = ctx.exception_names
+        if not names and status < 400:  # most requests: a success, counted without a lock or a Python call
+            minute = time.time() // BUCKET_SECONDS  # a whole float: the same dictionary key as the int
+            self.recorder.add(((db, endpoint, method, status, outcomes.SUCCESS, minute), duration))
+            return
         outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
-        self.recorder.record(ctx.db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
+        self.recorder.record(db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
                              names[0] if names else "", ctx.exception_message)
 
     # -- flushing ---------------------------------------------------------------------------------

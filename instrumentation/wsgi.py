@@ -12,7 +12,7 @@ from time import perf_counter
 import odoo.http
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..core.request_id import HEADER, WSGI_KEY, resolve
+from ..core.request_id import HEADER, IDS, WSGI_KEY, valid_match
 from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
@@ -31,23 +31,32 @@ def _status_code(status: str) -> int:
         return 500
 
 
-def _instrumented_call(self, environ, start_response):
-    started = perf_counter()
-    rid = resolve(environ.get(WSGI_KEY))
-    ctx = RequestContext(rid)
-    set_current(ctx)  # replaces the previous request's; this one stays until the next (see context.current)
+class _WsgiContext(RequestContext):
+    """The context of a request that entered through the wrapper: its :meth:`start_response` is the one
+    Odoo answers through (a bound method costs less to make than a closure)."""
 
-    def start(status, headers, exc_info=None):
-        ctx.status = _STATUS_CODES.get(status) or _status_code(status)
+    __slots__ = ("server_start_response",)
+
+    def start_response(self, status, headers, exc_info=None):
+        self.status = _STATUS_CODES.get(status) or _status_code(status)
         for name, _ in headers:
             if len(name) == 12 and name.lower() == _HEADER_KEY:  # a controller set its own: ours wins
                 headers = [(k, v) for k, v in headers if k.lower() != _HEADER_KEY]
                 break
-        headers.append((HEADER, rid))
-        return start_response(status, headers, exc_info)
+        headers.append((HEADER, self.request_id))
+        return self.server_start_response(status, headers, exc_info)
 
+
+def _instrumented_call(self, environ, start_response):
+    started = perf_counter()
+    rid = environ.get(WSGI_KEY)
+    if rid is None or valid_match(rid) is None:
+        rid = IDS.next()
+    ctx = _WsgiContext(rid)
+    ctx.server_start_response = start_response
+    set_current(ctx)  # replaces the previous request's; this one stays until the next (see context.current)
     try:
-        return _original(self, environ, start)
+        return _original(self, environ, ctx.start_response)
     finally:
         if ctx.monitored and not ctx.late:
             RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)

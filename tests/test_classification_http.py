@@ -3,6 +3,7 @@
 import socket
 import uuid
 
+import odoo.http
 from odoo.tests import tagged
 
 from ..instrumentation import store
@@ -158,3 +159,35 @@ class TestOutcomeOverHttp(MonitorHttpCase):
                 (f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 50,
             },
         )
+
+
+@tagged("post_install", "-at_install")
+class TestLateRequests(MonitorHttpCase):
+    """A worker's first request loads the registry, and with it the addon, after Odoo's WSGI entry was
+    entered: it has no context from the WSGI wrapper and is counted once its response is known. Served
+    here through Odoo's own entry point, as such a request is."""
+
+    def setUp(self):
+        super().setUp()
+        self.authenticate("admin", "admin")
+        application = odoo.http.Application
+        self.patch(application, "__call__", application._api_monitor_original)
+
+    def test_a_late_successful_call_kw_is_counted_once_with_its_model_and_method(self):
+        response = self.call_kw("res.partner", "search_count", [[]])
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn("X-Request-ID", response.headers)  # the wrapper did not serve it
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/search_count", "POST", 200, "success"): 1})
+
+    def test_a_late_call_kw_failing_with_http_200_is_counted_once_as_server_error(self):
+        response = self.call_kw("res.partner", "read", [[self.env.user.partner_id.id], 42])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/read", "POST", 200, "server_error"): 1})
+
+    def test_a_late_http_route_that_raises_is_counted_once_as_server_error(self):
+        self.assertEqual(self.url_open("/api_monitor_test/boom").status_code, 500)
+        self.assertEqual(self.counted(), {("/api_monitor_test/boom", "GET", 500, "server_error"): 1})
+
+    def test_a_late_path_without_route_is_counted_once_as_unmatched_client_error(self):
+        self.assertEqual(self.url_open("/api_monitor_test/no/such/page/7").status_code, 404)
+        self.assertEqual(self.counted(), {("unmatched", "GET", 404, "client_error"): 1})

@@ -57,6 +57,39 @@ def test_recorded_requests_are_summed_per_database_endpoint_and_minute():
     assert rec.take() == {}
 
 
+def test_a_request_added_with_a_float_minute_shares_the_bucket_of_one_recorded_in_that_minute():
+    rec = Recorder()
+    rec.add((("db", "/e", "POST", 200, "success", T0 // BUCKET_SECONDS), 0.5))  # the request's hot path
+    record(rec, duration=0.02)
+    batch = rec.take()["db"]
+    assert batch.counters == {("/e", "POST", 200, "success"): 2}
+    minute = int(T0 // BUCKET_SECONDS) * BUCKET_SECONDS
+    assert list(batch.buckets) == [(minute, "/e")]
+    assert type(list(batch.buckets)[0][0]) is int
+    assert batch.buckets[minute, "/e"] == TimeBucket(requests=2, duration_sum=pytest.approx(0.52))
+    assert batch.latency["/e"].counts == [0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0]  # 0.02 s and 0.5 s
+
+
+def test_a_request_added_while_a_fold_runs_waits_for_the_next_fold():
+    class AddedDuringPop(deque):
+        """A deque that has another request added while its first item is taken, as a thread may."""
+
+        def popleft(self):
+            item = super().popleft()
+            if item[1] == 0.1:
+                self.append((("db", "/e", "POST", 200, "success", 5), 0.2))
+            return item
+
+    rec = Recorder()
+    rec._added = AddedDuringPop()
+    rec.add = rec._added.append
+    rec.add((("db", "/e", "POST", 200, "success", 5), 0.1))
+    assert rec.drain() == 1
+    assert list(rec._added) == [(("db", "/e", "POST", 200, "success", 5), 0.2)]
+    assert rec.drain() == 1
+    assert rec.take()["db"].counters == {("/e", "POST", 200, "success"): 2}
+
+
 def test_latency_bounds_are_inclusive_upper_bounds_like_prometheus():
     latency = Latency()
     for seconds in (0.005, 0.0051, 10.0, 10.5):

@@ -27,11 +27,28 @@ def test_generated_ids_differ():
 def test_ids_from_one_process_are_prefix_and_counter_across_the_256_boundary():
     from core.request_id import _Ids
 
-    ids = _Ids()
-    ids.counter = iter(range(0x1234FE, 0x123503))
-    drawn = [ids.next() for _ in range(5)]
-    assert drawn == [f"{ids.prefix}{n:016x}" for n in range(0x1234FE, 0x123503)]
-    assert drawn[1].endswith("00000000001234ff") and drawn[2].endswith("0000000000123500")
+    ids = _Ids(first_head=0x1234)
+    drawn = [ids.next() for _ in range(600)]
+    assert drawn == [f"{ids.prefix}{n:016x}" for n in range(0x123400, 0x123400 + 600)]
+    assert drawn[255].endswith("00000000001234ff") and drawn[256].endswith("0000000000123500")
+    assert drawn[599].endswith("0000000000123657")
+
+
+def test_a_forked_child_draws_ids_with_its_own_prefix():
+    import os
+
+    from core import request_id
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its prefix and an id, then leave without running any test teardown
+        os.write(write, f"{request_id.IDS.prefix} {request_id.IDS.next()}".encode())
+        os._exit(0)
+    os.close(write)
+    prefix, drawn = os.read(read, 100).decode().split()
+    os.waitpid(pid, 0)
+    assert prefix != request_id.IDS.prefix
+    assert drawn.startswith(prefix) and len(drawn) == 32
 
 
 def test_threads_drawing_ids_at_once_never_share_one():
