@@ -30,8 +30,8 @@ class _Ids:
     bits, formatted once per 256 ids) and its last two digits, looked up. :attr:`next` is a chain of C
     iterators only: ``heads`` formats each head once, each head is joined with the 256 endings, and
     ``chain`` hands out the joined ids one at a time. No Python frame runs while an id is drawn, so a thread
-    is never switched in the middle of a draw: two threads never get the same id, and a draw costs about
-    half of formatting one. A forked child draws its own prefix, so workers of one server never share ids.
+    is never switched in the middle of a draw: two threads never get the same id, and a draw costs about a
+    third of formatting an id. A forked child draws its own prefix, so workers of one server never share ids.
     """
 
     def __init__(self, first_head: int | None = None) -> None:
