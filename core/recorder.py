@@ -2,9 +2,9 @@
 
 Odoo serves from several worker processes, and often several hosts, that share nothing but the database.
 Each process keeps its own :class:`Recorder`; the request's hot path only appends one tuple to an
-in-memory deque, with no lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to a writer (the
-Odoo layer upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A batch that could
-not be written is merged back, so a database outage delays counts instead of losing them.
+in-memory deque, with no lock. A :class:`Flusher` hands the accumulated :class:`Batch` of each database to
+a writer (the Odoo layer upserts it on a cursor of its own) on the cadence of a :class:`FlushPolicy`. A
+batch that could not be written is merged back, so a database outage delays counts instead of losing them.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ FAILURES_PER_BATCH = 5
 MESSAGE_LIMIT = 500
 
 CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
-TallyKey = tuple[str, str, str, int, str, float]  # db, endpoint, method, code, outcome, minute (a whole number)
+TallyKey = tuple[str, str, str, int, str, float]  # db, endpoint, method, code, outcome, now // BUCKET_SECONDS
 
 
 @dataclass(slots=True)
@@ -184,8 +184,7 @@ class Recorder:
         self._lock = threading.Lock()
         #: ((db, endpoint, method, code, outcome, minute), duration) of each request counted and not yet folded
         self._added: deque[tuple[TallyKey, float]] = deque()
-        #: ``add(((db, endpoint, method, code, outcome, minute), duration))`` counts one request, ``minute``
-        #: being ``now // BUCKET_SECONDS`` (an int, or the whole float that is the same dictionary key)
+        #: ``add(((db, endpoint, method, code, outcome, now // BUCKET_SECONDS), duration))`` counts one request
         self.add: Callable[[tuple[TallyKey, float]], None] = self._added.append
         #: (db, server error sample) in the order they were served
         self._failures: list[tuple[str, Failure]] = []
@@ -207,7 +206,7 @@ class Recorder:
         message: str = "",
     ) -> None:
         """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O."""
-        self.add(((db, endpoint, method, code, outcome, int(now) // BUCKET_SECONDS), duration))
+        self.add(((db, endpoint, method, code, outcome, now // BUCKET_SECONDS), duration))
         if outcome == SERVER_ERROR:
             # added after its count, so a fold that sees the sample has seen its endpoint too
             with self._lock:

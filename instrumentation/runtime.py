@@ -56,7 +56,7 @@ class Runtime:
             return
         names = ctx.exception_names
         if not names and status < 400:  # most requests: a success, counted without a lock or a Python call
-            minute = time.time() // BUCKET_SECONDS  # a whole float: the same dictionary key as the int
+            minute = time.time() // BUCKET_SECONDS
             self.recorder.add(((db, endpoint, method, status, outcomes.SUCCESS, minute), duration))
             return
         outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
@@ -99,7 +99,7 @@ class Runtime:
             self._wake.wait(timeout=1.0 if delay is None else min(delay, 1.0))
             self._wake.clear()
             try:
-                self.recorder.drain()  # at least once a second: the lists hold a second of durations at most
+                self.recorder.drain()  # at least once a second: the deque holds a second of requests at most
                 failed = self.flusher.step()
             except Exception:
                 _logger.exception("api_monitor: flush failed")

@@ -50,7 +50,7 @@ class _WsgiContext(RequestContext):
 def _instrumented_call(self, environ, start_response):
     started = perf_counter()
     rid = environ.get(WSGI_KEY)
-    if rid is None or valid_match(rid) is None:
+    if rid is None or valid_match(rid) is None:  # request_id.resolve, written out: no call on the hot path
         rid = IDS.next()
     ctx = _WsgiContext(rid)
     ctx.server_start_response = start_response
@@ -58,7 +58,7 @@ def _instrumented_call(self, environ, start_response):
     try:
         return _original(self, environ, ctx.start_response)
     finally:
-        if ctx.monitored and not ctx.late:
+        if ctx.monitored:  # never late: a late request has no wrapper context (instrumentation.routing)
             RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 
 

@@ -57,7 +57,7 @@ def test_recorded_requests_are_summed_per_database_endpoint_and_minute():
     assert rec.take() == {}
 
 
-def test_a_request_added_with_a_float_minute_shares_the_bucket_of_one_recorded_in_that_minute():
+def test_a_request_added_on_the_hot_path_shares_the_bucket_of_one_recorded_in_that_minute():
     rec = Recorder()
     rec.add((("db", "/e", "POST", 200, "success", T0 // BUCKET_SECONDS), 0.5))  # the request's hot path
     record(rec, duration=0.02)
