@@ -7,7 +7,7 @@ what that costs the process itself is measured by empty phases and subtracted). 
 database each, as a real server has: a database without the addon (base, web, mail) and one with it. In
 the second, phases alternate between
 
-* ``installed, hooks off``: Odoo's own entry point, the addon's ir.http methods taken off its class;
+* ``installed, hooks off``: Odoo's own entry point and ``Request`` methods (``bench.inprocess.hooks``);
 * ``installed``: the addon's WSGI wrapper and hooks (the recorder counts every request);
 
 and what the counted requests leave for the flusher thread is counted too: folding their tallies into a

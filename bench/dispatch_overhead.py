@@ -4,7 +4,7 @@ One Odoo process (``odoo-bin shell``) serves two databases that differ only by t
 (base, web, mail) and ``monitored`` (the same plus api_monitor). Requests are built with werkzeug and
 handed to Odoo's WSGI application directly, alternating between the two in blocks, so both run in the
 same process, on the same warm caches, one after the other. ``plain`` goes through Odoo's original entry
-point; ``monitored`` through the addon's wrapper, its ir.http hooks and its recorder. The difference of
+point; ``monitored`` through the addon's wrapper, its routing hooks and its recorder. The difference of
 the per-request times is what the addon adds; as a share of the request it is the throughput loss a
 CPU-bound Odoo would see. Targets: at most 1% of throughput, at most 1 ms of latency.
 """
@@ -55,7 +55,7 @@ for case, (path, body) in CASES.items():
             times[db].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
     out[case] = times
 # The same database with the addon's hooks switched on and off: "off" serves through Odoo's original
-# entry point with the addon's ir.http methods taken off its class (Odoo's own are found), so the only
+# entry point and Request methods (bench.inprocess.hooks), so the only
 # difference between the two is the addon's own work, request for request, on the same data and caches.
 hooks = ip.hooks
 
@@ -78,9 +78,9 @@ for case, (path, body) in CASES.items():
     out[case]["same_db"] = same
 
 # The addon's own work per request, timed in isolation: the WSGI wrapper around an application that does
-# nothing but what the ir.http hooks do for a served request (mark the context as monitored, name the
-# endpoint), so the difference to that application alone is the wrapper, the classification and the
-# recorder; the hooks' own bodies are a few attribute writes under Odoo's super() calls.
+# nothing but what the routing hooks do for a served request (mark the context as monitored), so the
+# difference to that application alone is the wrapper, the classification and the recorder; the routing
+# hook's own body is a few attribute writes.
 from odoo.addons.api_monitor.instrumentation import context as monitor_context
 from odoo.addons.api_monitor.instrumentation import wsgi as monitor_wsgi
 
@@ -88,7 +88,7 @@ def hooks_only(self, environ, start_response):
     ctx = monitor_context.current()
     if ctx is None:
         ctx = monitor_context.RequestContext("x" * 32)
-    ctx.monitored, ctx.db, ctx.route, ctx.endpoint, ctx.dispatched = True, "bench_monitored", "/x", "/x", True
+    ctx.monitored, ctx.db, ctx.route, ctx.endpoint = True, "bench_monitored", "/x", "/x"
     start_response("200 OK", [("Content-Type", "application/json")])
     return [b"{}"]
 
@@ -177,7 +177,7 @@ def main() -> int:
                           f"p90 {diffs[len(diffs) * 9 // 10]:+.1f})", f"{100 * added / base:+.2f}%",
                           "met" if added / base <= 0.01 and added <= 1000 else "MISSED"])
     print(f"The same database, the addon's hooks on and off in {BLOCKS * 10} alternating pairs of 20-request blocks, "
-          "garbage collection outside the timed blocks (off: Odoo's own entry point and ir.http methods):")
+          "garbage collection outside the timed blocks (off: Odoo's own entry point and Request methods):")
     print(table(["request", "hooks off us", "added us per request (block pairs)", "= throughput loss",
                  "target (<= 1%, <= 1 ms)"], same_rows))
     return 0

@@ -14,7 +14,6 @@ from werkzeug.test import EnvironBuilder
 
 from odoo.addons.api_monitor.bench.cases import CASES
 from odoo.addons.api_monitor.instrumentation import routing
-from odoo.addons.api_monitor.models import ir_http as monitor_hooks
 
 __all__ = ["CASES", "app", "original", "instrumented", "session_for", "environ", "serve", "answer", "hooks"]
 
@@ -63,18 +62,11 @@ def answer(entry, env: dict) -> bytes:
     return b"".join(entry(app, env, lambda s, h, e=None: None))
 
 
-_HOOKS = {name: method for name, method in vars(monitor_hooks.IrHttp).items() if isinstance(method, classmethod)}
-
-
 def hooks(on: bool):
-    """Put the addon's ir.http methods and ``Request`` wrappers in place, or take them off so that Odoo's
-    own are found (as without the addon, with no extra call in between); returns the WSGI entry that goes
-    with it (the addon's wrapper, or Odoo's own)."""
+    """Put the addon's ``Request`` wrappers in place, or Odoo's own methods back (as without the addon,
+    with no extra call in between); returns the WSGI entry that goes with it (the addon's wrapper, or
+    Odoo's own). The dispatchers' ``handle_error`` wrappers stay: a request that succeeds never calls
+    them."""
     for name, wrapper in routing.WRAPPERS.items():
         setattr(odoo.http.Request, name, wrapper if on else wrapper._api_monitor_original)
-    for name, method in _HOOKS.items():
-        if on:
-            setattr(monitor_hooks.IrHttp, name, method)
-        elif name in vars(monitor_hooks.IrHttp):
-            delattr(monitor_hooks.IrHttp, name)
     return instrumented if on else original

@@ -8,7 +8,7 @@ from ..core.outcome import qualified_names
 
 
 class RequestContext:
-    """Set by the WSGI wrapper at the start of a request; the routing and ``ir.http`` hooks fill it in.
+    """Set by the WSGI wrapper at the start of a request; the routing and error hooks fill it in.
 
     ``monitored`` turns True only when the registry of a database with the addon installed served the
     request (``instrumentation.routing``), so databases without the addon are never counted.
@@ -21,6 +21,7 @@ class RequestContext:
         "endpoint",
         "monitored",
         "late",
+        "request",
         "dispatched",
         "exception_names",
         "exception_status",
@@ -36,7 +37,10 @@ class RequestContext:
         self.endpoint: str | None = None
         self.monitored = False
         self.late = late
-        #: True once the controller was called; an exception before that happened preparing the request
+        #: Odoo's request, kept for a call_kw/call_button until it is named (``instrumentation.names``)
+        self.request = None
+        #: whether the controller had been called when the exception was raised (noted with it); one raised
+        #: before that happened while the request was prepared
         self.dispatched = False
         self.exception_names: tuple[str, ...] = ()
         #: the exception's HTTP status (werkzeug's); 400 for an XML-RPC body that does not parse (instrumentation.rpc)
@@ -45,7 +49,8 @@ class RequestContext:
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 
-    def set_exception(self, exc: BaseException) -> None:
+    def set_exception(self, exc: BaseException, dispatched: bool = True) -> None:
+        self.dispatched = dispatched
         self.exception_names = qualified_names(type(exc))
         code = getattr(exc, "code", None)
         # werkzeug's HTTPException carries its status in ``code``; Odoo's own exceptions have none.

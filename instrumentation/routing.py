@@ -2,7 +2,7 @@
 
 ``Request._set_request_dispatcher`` receives the werkzeug rule that matched, right after the database's
 registry was opened; ``Request._serve_ir_http_fallback`` runs when no rule matched. Both are wrapped once
-per process: no override in the registry's ``ir.http`` and no ``super()`` chain through its classes. A
+per process: no override in the registry's ``ir.http``, so no ``super()`` chain through its classes. A
 request counts only when the registry that serves it has the addon installed, so databases without the
 addon are never counted.
 
@@ -19,7 +19,7 @@ import time
 import odoo.http
 
 from ..core import request_id
-from ..core.endpoints import UNMATCHED
+from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
 from .context import RequestContext, current, set_current
 from .runtime import RUNTIME
 
@@ -68,6 +68,8 @@ def _mark(request, route: str) -> RequestContext | None:
             ctx.monitored = True
             ctx.db = registry.db_name
             ctx.route = ctx.endpoint = route
+            if route in CALL_KW_ROUTES:  # named by its params once they were read (instrumentation.names)
+                ctx.request = request
             if ctx.late:
                 return ctx
     return None

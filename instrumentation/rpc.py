@@ -17,7 +17,7 @@ from odoo.modules.registry import Registry
 
 from ..core.endpoints import rpc_endpoint
 from .context import current
-from .dispatch import model_method_known
+from .names import model_method_known
 
 #: route template -> the entry prefix of the endpoint name
 RPC_ROUTES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/<service>": "/xmlrpc"}

@@ -20,6 +20,7 @@ from ..core.recorder import BUCKET_SECONDS, Batch, Flusher, FlushPolicy, Recorde
 from ..core.settings import Settings
 from . import store, wake
 from .context import RequestContext
+from .names import name_call_kw
 
 _logger = logging.getLogger(__name__)
 _DEFAULTS = Settings()
@@ -50,6 +51,10 @@ class Runtime:
         """Count one request served for ``ctx.db``; no I/O happens here."""
         if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
             self._ensure_started()
+        request = ctx.request
+        if request is not None:  # a call_kw or call_button, whose params the dispatcher has read by now
+            ctx.request = None
+            name_call_kw(ctx, request)
         endpoint = ctx.endpoint or UNMATCHED
         db = ctx.db
         if endpoint.startswith((self.settings.get(db) or _DEFAULTS).exclusions):  # a tuple of route prefixes

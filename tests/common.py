@@ -31,6 +31,10 @@ class FailingRoutes(http.Controller):
     def boom(self):
         raise RuntimeError("boom on purpose")
 
+    @http.route("/api_monitor_test/bad_json_inside", type="json", auth="none", csrf=False)
+    def bad_json_inside(self):
+        return json.loads("{not json")  # the request's own body parsed fine: this one is the server's fault
+
     @http.route("/api_monitor_test/write_then_fail", type="http", auth="user", methods=["GET"], csrf=False)
     def write_then_fail(self):
         http.request.env["res.partner"].create({"name": "rolled back with the request"})

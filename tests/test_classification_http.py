@@ -142,6 +142,13 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
         self.assertEqual(self.counted(), {(f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 1})
 
+    def test_json_that_a_controller_fails_to_parse_counts_as_server_error(self):
+        response = self.url_open("/api_monitor_test/bad_json_inside", data="{}",
+                                 headers={"Content-Type": "application/json"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
+        self.assertEqual(self.counted(), {("/api_monitor_test/bad_json_inside", "POST", 200, "server_error"): 1})
+
     def test_call_kw_on_a_model_that_does_not_exist_counts_as_client_error_under_unknown(self):
         response = self.call_kw("x_no_such_model", "read", [[1]])
         self.assertEqual(response.json()["error"]["code"], 404)
