@@ -6,10 +6,14 @@ import uuid
 import odoo.http
 from odoo.tests import tagged
 
-from ..instrumentation import store
+from ..instrumentation import runtime, store
 from .common import FailingRoutes, MonitorHttpCase, committed_counts  # noqa: F401 - FailingRoutes registers the test routes
 
 CALL_KW = "/web/dataset/call_kw"
+
+
+def naming_fails(ctx, request):
+    raise RuntimeError("naming failed")
 
 
 @tagged("post_install", "-at_install")
@@ -115,6 +119,19 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.counted()
         self.assertEqual(self.failure("drill-42:abc.DEF")[0][3], "builtins.RuntimeError")
 
+    def test_a_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
+        self.patch(runtime, "name_call_kw", naming_fails)
+        with self.assertLogs("odoo.addons.api_monitor.instrumentation.wsgi", level="ERROR") as logs:
+            response = self.call_kw("res.partner", "search_count", [[]], headers={"X-Request-ID": "count-fails-1"})
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.headers["X-Request-ID"], "count-fails-1")
+        self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
+        self.assertEqual(
+            [(record.getMessage(), record.exc_info[1].args) for record in logs.records],
+            [("api_monitor: this request could not be counted request_id=count-fails-1", ("naming failed",))],
+        )
+        self.assertEqual(self.counted(), {})
+
     def test_invalid_request_id_is_replaced_on_every_response(self):
         for path in ("/web/health", "/api_monitor_test/no/such/page", "/api_monitor_test/boom"):
             response = self.url_open(path, headers={"X-Request-ID": "not valid; has spaces"})
@@ -185,6 +202,18 @@ class TestLateRequests(MonitorHttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertNotIn("X-Request-ID", response.headers)  # the wrapper did not serve it
         self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/search_count", "POST", 200, "success"): 1})
+
+    def test_a_late_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
+        self.patch(runtime, "name_call_kw", naming_fails)
+        with self.assertLogs("odoo.addons.api_monitor.instrumentation.routing", level="ERROR") as logs:
+            response = self.call_kw("res.partner", "search_count", [[]])
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
+        self.assertEqual(
+            [(record.getMessage(), record.exc_info[1].args) for record in logs.records],  # its context is gone
+            [("api_monitor: this request could not be counted", ("naming failed",))],
+        )
+        self.assertEqual(self.counted(), {})
 
     def test_a_late_call_kw_failing_with_http_200_is_counted_once_as_server_error(self):
         response = self.call_kw("res.partner", "read", [[self.env.user.partner_id.id], 42])
