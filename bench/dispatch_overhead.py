@@ -55,8 +55,8 @@ for case, (path, body) in CASES.items():
             times[db].append((time.perf_counter() - t0) / __PER_BLOCK__ * 1e6)
     out[case] = times
 # The same database with the addon's hooks switched on and off: "off" serves through Odoo's original
-# entry point and Request methods (bench.inprocess.hooks), so the only
-# difference between the two is the addon's own work, request for request, on the same data and caches.
+# entry point and Request methods (bench.inprocess.hooks), so the only difference between the two is the
+# addon's own work, request for request, on the same data and caches.
 hooks = ip.hooks
 
 for case, (path, body) in CASES.items():

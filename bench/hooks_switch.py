@@ -2,9 +2,9 @@
 
 ``python bench/hooks_switch.py STATE_FILE /path/to/odoo-bin ARGS...`` runs Odoo as usual. Each ``SIGUSR2``
 switches the addon's request hooks off or on (they start on): its WSGI wrapper, its ``Request`` wrappers
-(taken off, so that Odoo's own are called, as in ``bench.inprocess``) and its log record factory. The state reached is written to STATE_FILE, so the benchmark knows when the switch
-happened. This measures the addon's work on the real HTTP server within one process, free of the
-differences between two processes.
+(taken off, so that Odoo's own are called, as in ``bench.inprocess``) and its log record factory. The state
+reached is written to STATE_FILE, so the benchmark knows when the switch happened. This measures the
+addon's work on the real HTTP server within one process, free of the differences between two processes.
 """
 
 import os

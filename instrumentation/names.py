@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..core.endpoints import CALL_KW_ROUTES, NameCache, call_kw_endpoint
+from ..core.endpoints import NameCache, call_kw_endpoint
 
 #: the attribute of a registry that holds its :class:`NameCache`
 _NAMES = "_api_monitor_call_kw_names"
@@ -26,11 +26,10 @@ def model_method_known(registry, model: str, method: str) -> bool:
 def name_call_kw(ctx, request) -> None:
     """Refine a call_kw/call_button endpoint with the model and method of its JSON-RPC params.
 
-    ``request`` is Odoo's request object itself (not the ``odoo.http.request`` proxy). Names are remembered
-    per registry: a registry is replaced whenever modules change, and its models and methods with it.
+    Called once, for a request the routing hook kept (its route is one of ``CALL_KW_ROUTES``). ``request``
+    is Odoo's request object itself (not the ``odoo.http.request`` proxy). Names are remembered per
+    registry: a registry is replaced whenever modules change, and its models and methods with it.
     """
-    if ctx.route not in CALL_KW_ROUTES or ctx.endpoint != ctx.route:
-        return
     registry = getattr(request, "registry", None)
     params = getattr(request, "params", None)  # set by the dispatcher; not when it failed before
     if not params:

@@ -13,7 +13,6 @@ Odoo before the WSGI wrapper existed, so it is counted here once its response is
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
@@ -24,7 +23,6 @@ from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
 from .context import RequestContext, current, set_current
 from .runtime import RUNTIME
 
-_logger = logging.getLogger(__name__)
 _MARK = "_api_monitor_original"
 MODULE = "api_monitor"
 #: Odoo's own methods, set by :func:`install`
@@ -44,10 +42,7 @@ def observe_late(request, status: int) -> None:
     if ctx is not None and ctx.late and ctx.monitored:
         set_current(None)
         started = getattr(threading.current_thread(), "perf_t0", None) or time.time()  # set by Odoo's entry
-        try:  # a failure to count never changes the response
-            RUNTIME.observe(ctx, request.httprequest.method, status, time.time() - started)
-        except Exception:
-            _logger.exception("api_monitor: this request could not be counted")
+        RUNTIME.observe(ctx, request.httprequest.method, status, time.time() - started)
 
 
 def _watch_late(request) -> None:

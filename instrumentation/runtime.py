@@ -48,25 +48,29 @@ class Runtime:
 
     # -- the request's hot path -------------------------------------------------------------------
     def observe(self, ctx: RequestContext, method: str, status: int, duration: float) -> None:
-        """Count one request served for ``ctx.db``; no I/O happens here."""
-        if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
-            self._ensure_started()
-        request = ctx.request
-        if request is not None:  # a call_kw or call_button, whose params the dispatcher has read by now
-            ctx.request = None
-            name_call_kw(ctx, request)
-        endpoint = ctx.endpoint or UNMATCHED
-        db = ctx.db
-        if endpoint.startswith((self.settings.get(db) or _DEFAULTS).exclusions):  # a tuple of route prefixes
-            return
-        names = ctx.exception_names
-        if not names and status < 400:  # most requests: a success, counted without a lock or a Python call
-            minute = time.time() // BUCKET_SECONDS
-            self.recorder.add(((db, endpoint, method, status, outcomes.SUCCESS, minute), duration))
-            return
-        outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
-        self.recorder.record(db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
-                             names[0] if names else "", ctx.exception_message)
+        """Count one request served for ``ctx.db``; no I/O happens here. Never raises: a failure to count is
+        logged, and the response goes out as Odoo made it."""
+        try:
+            if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
+                self._ensure_started()
+            request = ctx.request
+            if request is not None:  # a call_kw or call_button, whose params the dispatcher has read by now
+                ctx.request = None
+                name_call_kw(ctx, request)
+            endpoint = ctx.endpoint or UNMATCHED
+            db = ctx.db
+            if endpoint.startswith((self.settings.get(db) or _DEFAULTS).exclusions):  # a tuple of route prefixes
+                return
+            names = ctx.exception_names
+            if not names and status < 400:  # most requests: a success, counted without a lock or a Python call
+                minute = time.time() // BUCKET_SECONDS
+                self.recorder.add(((db, endpoint, method, status, outcomes.SUCCESS, minute), duration))
+                return
+            outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
+            self.recorder.record(db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
+                                 names[0] if names else "", ctx.exception_message)
+        except Exception:
+            _logger.exception("api_monitor: this request could not be counted")
 
     # -- flushing ---------------------------------------------------------------------------------
     def flush(self) -> dict[str, Exception]:

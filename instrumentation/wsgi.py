@@ -7,7 +7,6 @@ to the recorder when the registry of a database with the addon served it (``inst
 
 from __future__ import annotations
 
-import logging
 from time import perf_counter
 
 import odoo.http
@@ -17,7 +16,6 @@ from ..core.request_id import HEADER, IDS, WSGI_KEY, valid_match
 from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
-_logger = logging.getLogger(__name__)
 _MARK = "_api_monitor_original"
 #: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed
 _STATUS_CODES = {f"{code} {reason.upper()}": code for code, reason in HTTP_STATUS_CODES.items()}
@@ -61,10 +59,7 @@ def _instrumented_call(self, environ, start_response):
         return _original(self, environ, ctx.start_response)
     finally:
         if ctx.monitored:  # never late: a late request has no wrapper context (instrumentation.routing)
-            try:  # a failure to count never changes the response
-                RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
-            except Exception:
-                _logger.exception("api_monitor: this request could not be counted")
+            RUNTIME.observe(ctx, environ.get("REQUEST_METHOD", "GET"), ctx.status, perf_counter() - started)
 
 
 def install() -> None:

@@ -121,7 +121,7 @@ class TestOutcomeOverHttp(MonitorHttpCase):
 
     def test_a_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
         self.patch(runtime, "name_call_kw", naming_fails)
-        with self.assertLogs("odoo.addons.api_monitor.instrumentation.wsgi", level="ERROR") as logs:
+        with self.assertLogs("odoo.addons.api_monitor.instrumentation.runtime", level="ERROR") as logs:
             response = self.call_kw("res.partner", "search_count", [[]], headers={"X-Request-ID": "count-fails-1"})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["X-Request-ID"], "count-fails-1")
@@ -205,7 +205,7 @@ class TestLateRequests(MonitorHttpCase):
 
     def test_a_late_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
         self.patch(runtime, "name_call_kw", naming_fails)
-        with self.assertLogs("odoo.addons.api_monitor.instrumentation.routing", level="ERROR") as logs:
+        with self.assertLogs("odoo.addons.api_monitor.instrumentation.runtime", level="ERROR") as logs:
             response = self.call_kw("res.partner", "search_count", [[]])
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
