@@ -98,7 +98,7 @@ class Runtime:
         if now - self._evaluator_woken.get(db, -1e9) < self.evaluator_wake_interval:
             return
         self._evaluator_woken[db] = now
-        with store.connect(db) as cr:
+        with store.connect(db, store.FLUSH_LOCK_TIMEOUT_MS) as cr:
             wake.trigger_now(cr, "api_monitor.ir_cron_evaluate")
         wake.notify_cron_workers(db)
 

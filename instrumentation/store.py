@@ -23,6 +23,10 @@ from ..core.settings import Settings
 
 #: Server-error samples kept per endpoint; older ones are deleted as new ones arrive.
 FAILURES_KEPT_PER_ENDPOINT = 20
+#: How long a flush waits for a lock (a table an upgrade holds, say) before it gives up and keeps its counts
+#: for the next try. The fold of new requests runs on the flusher's thread, so a flush that waited for as
+#: long as the lock is held would keep every request since in memory until then.
+FLUSH_LOCK_TIMEOUT_MS = 2000
 #: pg_advisory_xact_lock key serialising the admission of new endpoint names (cap on distinct names).
 _ADMISSION_LOCK = 0x6170695F6D6F6E  # "api_mon"
 
@@ -60,9 +64,17 @@ RAW_TABLES = {
 }
 
 
-def connect(db: str):
-    """A cursor of its own on ``db``: committed by the ``with`` block, whatever the request does."""
-    return odoo.sql_db.db_connect(db).cursor()
+def connect(db: str, lock_timeout_ms: int | None = None):
+    """A cursor of its own on ``db``: committed by the ``with`` block, whatever the request does. With
+    ``lock_timeout_ms``, a statement of its transaction that waits longer than that for a lock fails."""
+    cr = odoo.sql_db.db_connect(db).cursor()
+    if lock_timeout_ms:
+        try:
+            cr.execute("SELECT set_config('lock_timeout', %s, true)", [f"{int(lock_timeout_ms)}ms"])
+        except Exception:
+            cr.close()
+            raise
+    return cr
 
 
 def load_settings(cr) -> Settings:
@@ -100,8 +112,9 @@ def admit_endpoints(cr, batch: Batch, cap: int) -> Batch:
 
 
 def write(db: str, batch: Batch, settings: Settings) -> Settings:
-    """Write one batch in one transaction; returns the settings read in it (for the next records)."""
-    with connect(db) as cr:
+    """Write one batch in one transaction; returns the settings read in it (for the next records). Raises
+    when a lock is not granted within ``FLUSH_LOCK_TIMEOUT_MS``, the counts left to the caller to keep."""
+    with connect(db, FLUSH_LOCK_TIMEOUT_MS) as cr:
         settings = load_settings(cr)
         batch = admit_endpoints(cr, batch, settings.endpoint_cap)
         write_batch(cr, batch)

@@ -1,12 +1,17 @@
-"""The store's SQL on a real PostgreSQL: additive upserts, the cluster-wide cap, the failure cap, pruning."""
+"""The store's SQL on a real PostgreSQL: additive upserts, the cluster-wide cap, the failure cap, pruning,
+and a flush that a lock holds up."""
 
+import threading
 import time
+
+import psycopg2.errors
 
 from odoo.tests import TransactionCase, tagged
 
 from ..core.endpoints import OTHER
 from ..core.recorder import FAILURES_PER_BATCH, Recorder
 from ..instrumentation import store
+from ..instrumentation.runtime import Runtime
 
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 07:06:40 UTC
 
@@ -81,3 +86,42 @@ class TestStore(TransactionCase):
         self.env["api.monitor.bucket"]._cron_prune()
         self.assertEqual(self.query("SELECT endpoint FROM api_monitor_bucket WHERE endpoint LIKE '/t/%%'"), [("/t/new",)])
         self.assertEqual(self.query("SELECT endpoint FROM api_monitor_failure WHERE endpoint LIKE '/t/%%'"), [("/t/new",)])
+
+
+@tagged("post_install", "-at_install")
+class TestFlushHeldUpByALock(TransactionCase):
+    def committed(self):
+        """(flushes, flush errors, requests counted under /t/locked), as committed."""
+        with store.connect(self.env.cr.dbname) as cr:
+            cr.execute("SELECT name, value FROM api_monitor_stat WHERE name IN ('flushes', 'flush_errors')")
+            stats = dict(cr.fetchall())
+            cr.execute("SELECT coalesce(sum(value), 0) FROM api_monitor_counter WHERE endpoint = '/t/locked'")
+            return int(stats.get("flushes", 0)), int(stats.get("flush_errors", 0)), cr.fetchone()[0]
+
+    def test_a_flush_that_cannot_get_a_lock_gives_up_keeps_its_counts_and_writes_them_later(self):
+        db = self.env.cr.dbname
+        runtime = Runtime()  # a recorder of its own: the process's counts are left alone
+        runtime.recorder.record(db, "/t/locked", "GET", 200, "success", 0.02, now=time.time(), request_id="rid-l")
+        before = self.committed()
+        results = []
+        flushing = threading.Thread(target=lambda: results.append(runtime.flush()))
+        locker = store.connect(db)  # an upgrade, say, holding the table for as long as it runs
+        try:
+            locker.execute("LOCK TABLE api_monitor_counter IN ACCESS EXCLUSIVE MODE")
+            flushing.start()
+            flushing.join(10 * store.FLUSH_LOCK_TIMEOUT_MS / 1000)
+            self.assertFalse(flushing.is_alive(), "the flush still waits for the lock")
+        finally:
+            locker.rollback()
+            locker.close()
+            if flushing.is_alive():
+                flushing.join()
+        [failed] = results
+        self.assertEqual(list(failed), [db])
+        self.assertIsInstance(failed[db], psycopg2.errors.LockNotAvailable)
+        self.assertEqual(self.committed(), before)  # the endpoint admitted before the lock was rolled back too
+        self.assertTrue(runtime.recorder.pending)
+        self.assertEqual(runtime.flush(), {})
+        flushes, errors, requests = self.committed()
+        self.assertEqual((flushes - before[0], errors - before[1], requests - before[2]), (1, 1, 1))
+        self.assertFalse(runtime.recorder.pending)
