@@ -37,12 +37,15 @@ def _late_context(request) -> RequestContext:
 
 
 def observe_late(request, status: int) -> None:
-    """Count the late request being served, once: its context is dropped as it is counted."""
+    """Count the late request being served, once: its context is dropped once it is counted (not before, so
+    that a line logged while it is counted carries its request id)."""
     ctx = current()
     if ctx is not None and ctx.late and ctx.monitored:
-        set_current(None)
         started = getattr(threading.current_thread(), "perf_t0", None) or time.time()  # set by Odoo's entry
-        RUNTIME.observe(ctx, request.httprequest.method, status, time.time() - started)
+        try:
+            RUNTIME.observe(ctx, request.httprequest.method, status, time.time() - started)
+        finally:
+            set_current(None)
 
 
 def _watch_late(request) -> None:

@@ -206,12 +206,12 @@ class TestLateRequests(MonitorHttpCase):
     def test_a_late_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
         self.patch(runtime, "name_call_kw", naming_fails)
         with self.assertLogs("odoo.addons.api_monitor.instrumentation.runtime", level="ERROR") as logs:
-            response = self.call_kw("res.partner", "search_count", [[]])
+            response = self.call_kw("res.partner", "search_count", [[]], headers={"X-Request-ID": "late-fails-1"})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
         self.assertEqual(
-            [(record.getMessage(), record.exc_info[1].args) for record in logs.records],  # its context is gone
-            [("api_monitor: this request could not be counted", ("naming failed",))],
+            [(record.getMessage(), record.exc_info[1].args) for record in logs.records],
+            [("api_monitor: this request could not be counted request_id=late-fails-1", ("naming failed",))],
         )
         self.assertEqual(self.counted(), {})
 
