@@ -13,14 +13,14 @@ import odoo.http
 from werkzeug.test import EnvironBuilder
 
 from odoo.addons.api_monitor.bench.cases import CASES
-from odoo.addons.api_monitor.instrumentation import routing
+from odoo.addons.api_monitor.instrumentation import patching, routing
 
 __all__ = ["CASES", "app", "original", "instrumented", "session_for", "environ", "serve", "answer", "hooks"]
 
 app = odoo.http.root
 Application = type(app)
 #: Odoo's own entry point and the addon's wrapper around it
-original = Application._api_monitor_original
+original = patching.original(Application.__call__)
 instrumented = Application.__call__
 
 BASE = {"REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8069", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8069"}
@@ -68,5 +68,5 @@ def hooks(on: bool):
     Odoo's own). The dispatchers' ``handle_error`` wrappers stay: a request that succeeds never calls
     them."""
     for name, wrapper in routing.WRAPPERS.items():
-        setattr(odoo.http.Request, name, wrapper if on else wrapper._api_monitor_original)
+        setattr(odoo.http.Request, name, wrapper if on else patching.original(wrapper))
     return instrumented if on else original

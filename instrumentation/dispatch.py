@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import odoo.http
 
+from . import patching
 from .context import current
 from .routing import observe_late
-
-_MARK = "_api_monitor_original"
 
 
 def _wrap(original):
@@ -30,12 +29,11 @@ def _wrap(original):
             observe_late(self.request, getattr(response, "code", None) or getattr(response, "status_code", 500))
         return response
 
-    setattr(handle_error, _MARK, original)
     return handle_error
 
 
 def install() -> None:
     for cls in set(odoo.http._dispatchers.values()):
         method = cls.__dict__.get("handle_error")
-        if method is not None and getattr(method, _MARK, None) is None:
-            cls.handle_error = _wrap(method)
+        if method is not None and patching.original(method) is method:
+            patching.wrap(cls, "handle_error", _wrap(method))

@@ -20,10 +20,10 @@ import odoo.http
 
 from ..core import request_id
 from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
+from . import patching
 from .context import RequestContext, current, set_current
 from .runtime import RUNTIME
 
-_MARK = "_api_monitor_original"
 MODULE = "api_monitor"
 #: Odoo's own methods, set by :func:`install`
 _set_dispatcher = _serve_fallback = None
@@ -99,9 +99,5 @@ WRAPPERS = {"_set_request_dispatcher": _set_request_dispatcher, "_serve_ir_http_
 def install() -> None:
     global _set_dispatcher, _serve_fallback
     request_cls = odoo.http.Request
-    for name, wrapper in WRAPPERS.items():
-        if getattr(request_cls.__dict__[name], _MARK, None) is None:
-            setattr(wrapper, _MARK, request_cls.__dict__[name])
-            setattr(request_cls, name, wrapper)
-    _set_dispatcher = request_cls._set_request_dispatcher._api_monitor_original
-    _serve_fallback = request_cls._serve_ir_http_fallback._api_monitor_original
+    _set_dispatcher = patching.wrap(request_cls, "_set_request_dispatcher", _set_request_dispatcher)
+    _serve_fallback = patching.wrap(request_cls, "_serve_ir_http_fallback", _serve_ir_http_fallback)

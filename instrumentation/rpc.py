@@ -16,13 +16,13 @@ from odoo.addons.base.controllers import rpc as rpc_controller
 from odoo.modules.registry import Registry
 
 from ..core.endpoints import rpc_endpoint
+from . import patching
 from .context import current
 from .names import model_method_known
 
 #: route template -> the entry prefix of the endpoint name
 RPC_ROUTES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/<service>": "/xmlrpc"}
 _SERVICES = {"common": odoo.service.common, "db": odoo.service.db}
-_MARK = "_api_monitor_original"
 
 
 def _known_for(db: object):
@@ -63,14 +63,10 @@ def _xmlrpc(self, service):
         raise
 
 
-_original = getattr(rpc_controller.dispatch_rpc, _MARK, rpc_controller.dispatch_rpc)
-_original_xmlrpc = getattr(rpc_controller.RPC._xmlrpc, _MARK, rpc_controller.RPC._xmlrpc)
+_original = patching.original(rpc_controller.dispatch_rpc)
+_original_xmlrpc = patching.original(rpc_controller.RPC._xmlrpc)
 
 
 def install() -> None:
-    if getattr(rpc_controller.dispatch_rpc, _MARK, None) is None:
-        setattr(_dispatch_rpc, _MARK, _original)
-        rpc_controller.dispatch_rpc = _dispatch_rpc
-    if getattr(rpc_controller.RPC._xmlrpc, _MARK, None) is None:
-        setattr(_xmlrpc, _MARK, _original_xmlrpc)
-        rpc_controller.RPC._xmlrpc = _xmlrpc
+    patching.wrap(rpc_controller, "dispatch_rpc", _dispatch_rpc)
+    patching.wrap(rpc_controller.RPC, "_xmlrpc", _xmlrpc)

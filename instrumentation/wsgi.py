@@ -13,10 +13,10 @@ import odoo.http
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..core.request_id import HEADER, IDS, WSGI_KEY, valid_match
+from . import patching
 from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
-_MARK = "_api_monitor_original"
 #: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed
 _STATUS_CODES = {f"{code} {reason.upper()}": code for code, reason in HTTP_STATUS_CODES.items()}
 _HEADER_KEY = HEADER.lower()
@@ -64,8 +64,4 @@ def _instrumented_call(self, environ, start_response):
 
 def install() -> None:
     global _original
-    app = odoo.http.Application
-    if getattr(app, _MARK, None) is None:
-        setattr(app, _MARK, app.__call__)
-        app.__call__ = _instrumented_call
-    _original = getattr(app, _MARK)
+    _original = patching.wrap(odoo.http.Application, "__call__", _instrumented_call)

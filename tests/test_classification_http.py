@@ -6,7 +6,7 @@ import uuid
 import odoo.http
 from odoo.tests import tagged
 
-from ..instrumentation import runtime, store
+from ..instrumentation import patching, runtime, store
 from .common import FailingRoutes, MonitorHttpCase, committed_counts  # noqa: F401 - FailingRoutes registers the test routes
 
 CALL_KW = "/web/dataset/call_kw"
@@ -195,7 +195,7 @@ class TestLateRequests(MonitorHttpCase):
         super().setUp()
         self.authenticate("admin", "admin")
         application = odoo.http.Application
-        self.patch(application, "__call__", application._api_monitor_original)
+        self.patch(application, "__call__", patching.original(application.__call__))
 
     def test_a_late_successful_call_kw_is_counted_once_with_its_model_and_method(self):
         response = self.call_kw("res.partner", "search_count", [[]])
