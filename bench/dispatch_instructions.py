@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -49,6 +48,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench import callgrind
+from bench.callgrind import estimated_cycles
 from bench.table import table
 from tools.services import Odoo, Postgres
 
@@ -113,23 +114,7 @@ print("RESULT " + json.dumps(phases))
 
 def dumped_totals(folder: Path) -> dict[str, dict[str, int]]:
     """The event totals (Ir, cache and branch misses) of each dump, by the name it was dumped under."""
-    totals = {}
-    for path in folder.iterdir():
-        text = path.read_text(errors="replace")
-        name = re.search(r"^desc: Trigger: .*?dump (\S+)", text, re.M)
-        events = re.search(r"^events: (.+)$", text, re.M)
-        total = re.search(r"^(?:summary|totals): ([\d ]+)$", text, re.M)
-        if name and events and total:
-            totals[name.group(1)] = dict(zip(events.group(1).split(), map(int, total.group(1).split())))
-    return totals
-
-
-def estimated_cycles(e: dict[str, int]) -> float:
-    """Callgrind's cycle estimate (as KCachegrind computes it): instructions, plus 10 per L1 or branch miss
-    and 100 per last-level miss, so that code that misses the caches weighs what it costs."""
-    get = e.get
-    return (get("Ir", 0) + 10 * (get("I1mr", 0) + get("D1mr", 0) + get("D1mw", 0) + get("Bcm", 0) + get("Bim", 0))
-            + 100 * (get("ILmr", 0) + get("DLmr", 0) + get("DLmw", 0)))
+    return {name: totals for name, _, totals in callgrind.dumps(folder)}
 
 
 def per_request(phases: list[dict], totals: dict[str, float]) -> dict[tuple[str, str], float]:

@@ -53,7 +53,8 @@ import time
 from pathlib import Path
 
 from bench.cases import CASES
-from bench.dispatch_instructions import estimated_cycles
+from bench import callgrind
+from bench.callgrind import estimated_cycles
 from bench.table import table
 from tools.services import Odoo, Postgres, free_port, wait_for_port
 
@@ -94,15 +95,9 @@ class Client:
 def thread_totals(folder: Path) -> dict[str, dict[int, dict[str, int]]]:
     """{dump name: {thread number: event totals}} of the per-thread dumps in ``folder`` (summed per phase)."""
     out: dict[str, dict[int, dict[str, int]]] = {}
-    for path in folder.iterdir():
-        text = path.read_text(errors="replace")
-        name = re.search(r"^desc: Trigger: .*?dump (\S+)", text, re.M)
-        thread = re.search(r"^thread: (\d+)", text, re.M)
-        events = re.search(r"^events: (.+)$", text, re.M)
-        total = re.search(r"^(?:summary|totals): ([\d ]+)$", text, re.M)
-        if name and thread and events and total:
-            out.setdefault(name.group(1), {})[int(thread.group(1))] = dict(
-                zip(events.group(1).split(), map(int, total.group(1).split())))
+    for name, thread, totals in callgrind.dumps(folder):
+        if thread is not None:
+            out.setdefault(name, {})[thread] = totals
     return out
 
 
