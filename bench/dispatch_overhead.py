@@ -81,7 +81,7 @@ for case, (path, body) in CASES.items():
 # nothing but what the routing hooks do for a served request (mark the context as monitored), so the
 # difference to that application alone is the wrapper, the classification and the recorder; the routing
 # hook's own body is a few attribute writes.
-from odoo.addons.api_monitor.instrumentation import context as monitor_context
+from odoo.addons.api_monitor.core import context as monitor_context
 from odoo.addons.api_monitor.instrumentation import wsgi as monitor_wsgi
 
 def hooks_only(self, environ, start_response):

@@ -15,6 +15,7 @@ import time
 
 from bench.table import percentile, table
 from core import outcome, request_id
+from core.context import RequestContext
 from core.endpoints import DEFAULT_EXCLUSIONS
 from core.recorder import BUCKET_SECONDS, Recorder
 
@@ -23,22 +24,9 @@ PER_ROUND = 20_000
 ENDPOINTS = [f"/web/dataset/call_kw/model_{i}/read" for i in range(200)]
 
 
-class Ctx:
-    __slots__ = ("request_id", "db", "route", "endpoint", "monitored", "late", "dispatched",
-                 "exception_names", "exception_status", "exception_message")
-
-    def __init__(self, rid):
-        self.request_id = rid
-        self.db = self.route = self.endpoint = None
-        self.monitored = self.late = self.dispatched = False
-        self.exception_names = ()
-        self.exception_status = None
-        self.exception_message = ""
-
-
 def one_request(recorder: Recorder, header: str | None, endpoint: str, error: bool) -> None:
     started = time.perf_counter()
-    ctx = Ctx(request_id.resolve(header))
+    ctx = RequestContext(request_id.resolve(header))
     ctx.db, ctx.route, ctx.endpoint, ctx.monitored, ctx.dispatched = "prod", endpoint, endpoint, True, True
     if error:
         ctx.exception_names = ("builtins.KeyError", "builtins.LookupError", "builtins.Exception")

@@ -4,7 +4,7 @@
 ``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
 """
 
-from . import context, dispatch, logs, names, patching, routing, rpc, runtime, store, wake, wsgi
+from . import dispatch, logs, names, patching, routing, rpc, runtime, store, wake, wsgi
 
 
 def install() -> None:

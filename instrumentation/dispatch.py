@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import odoo.http
 
+from ..core.context import current
 from . import patching
-from .context import current
 from .routing import observe_late
 
 

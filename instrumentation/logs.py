@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from .context import current
+from ..core.context import current
 
 #: (the factory found at install, the addon's), once installed
 _factories: tuple = ()

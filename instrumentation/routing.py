@@ -19,9 +19,9 @@ import time
 import odoo.http
 
 from ..core import request_id
+from ..core.context import RequestContext, current, set_current
 from ..core.endpoints import CALL_KW_ROUTES, UNMATCHED
 from . import patching
-from .context import RequestContext, current, set_current
 from .runtime import RUNTIME
 
 MODULE = "api_monitor"

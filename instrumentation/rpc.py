@@ -15,9 +15,9 @@ import odoo.service.db
 from odoo.addons.base.controllers import rpc as rpc_controller
 from odoo.modules.registry import Registry
 
+from ..core.context import current
 from ..core.endpoints import rpc_endpoint
 from . import patching
-from .context import current
 from .names import model_method_known
 
 #: route template -> the entry prefix of the endpoint name

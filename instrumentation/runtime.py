@@ -15,11 +15,11 @@ import threading
 import time
 
 from ..core import outcome as outcomes
+from ..core.context import RequestContext
 from ..core.endpoints import UNMATCHED
 from ..core.recorder import BUCKET_SECONDS, Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
 from . import store, wake
-from .context import RequestContext
 from .names import name_call_kw
 
 _logger = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from time import perf_counter
 import odoo.http
 from werkzeug.http import HTTP_STATUS_CODES
 
+from ..core.context import RequestContext, set_current
 from ..core.request_id import HEADER, IDS, WSGI_KEY, valid_match
 from . import patching
-from .context import RequestContext, set_current
 from .runtime import RUNTIME
 
 #: werkzeug's status lines ("404 NOT FOUND") -> their code, so that the common ones are not parsed

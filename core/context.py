@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from ..core.outcome import qualified_names
+from .outcome import qualified_names
 
 
 class RequestContext:
