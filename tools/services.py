@@ -76,15 +76,28 @@ class Postgres:
                            "--encoding=UTF8", "--locale=C"),
             check=True, stdout=subprocess.DEVNULL,
         )
-        options = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} " \
-                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         subprocess.run(
-            self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l",
-                           str(self.root / "postgres.log"), "start"),
+            self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", " ".join(self.options()), "-w",
+                           "-l", str(self.root / "postgres.log"), "start"),
             check=True, stdout=subprocess.DEVNULL,
         )
         self.psql(f"CREATE ROLE {self.user} LOGIN SUPERUSER PASSWORD '{self.user}'")
         return self
+
+    def options(self) -> list[str]:
+        """The server's settings, as ``postgres`` command-line options."""
+        settings = {"listen_addresses": "127.0.0.1", "port": self.port, "unix_socket_directories": self.root,
+                    "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": 200}
+        return [option for name, value in settings.items() for option in ("-c", f"{name}={value}")]
+
+    def stop_server(self) -> None:
+        """Stop the server and keep the cluster, to start it again (``pg_ctl`` or :meth:`server_command`)."""
+        subprocess.run(self._as_owner(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"),
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def server_command(self, *prefix: str) -> list[str]:
+        """The command that runs the server in the foreground, behind ``prefix`` (valgrind, say)."""
+        return self._as_owner(*prefix, str(self.bindir / "postgres"), "-D", str(self.data), *self.options())
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         out = subprocess.run(
@@ -137,7 +150,9 @@ class Odoo:
             self.python, str(self.bin), f"--addons-path={self.addons_path()}", "--db_host=127.0.0.1",
             f"--db_port={pg.port}", f"--db_user={pg.user}", f"--db_password={pg.user}",
             *(["-d", db] if preload else []), f"--db-filter=^{db}$", "--http-interface=127.0.0.1",
-            "--data-dir", str(self.addons_root / "data"), *args,
+            # with --workers, Odoo also runs its websocket server (gevent): on a port of its own, as one that is
+            # taken makes Odoo start it again and again, which costs every other process on the machine
+            f"--gevent-port={free_port()}", "--data-dir", str(self.addons_root / "data"), *args,
         ]
 
     def run(self, pg: Postgres, db: str, *args: str, log: Path | None = None, timeout: float = 1800) -> int:
