@@ -49,7 +49,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench import callgrind
-from bench.callgrind import estimated_cycles
 from bench.table import table
 from tools.services import Odoo, Postgres
 
@@ -204,7 +203,7 @@ def main() -> int:
         odoo.cleanup()
         shutil.rmtree(work, ignore_errors=True)
     for measure, unit, of in (("instructions", "instructions", lambda e: e["Ir"]),
-                              ("estimated cycles", "cycles", estimated_cycles)):
+                              ("estimated cycles", "cycles", callgrind.estimated_cycles)):
         by_seed: dict[int, dict[tuple[str, str], float]] = {}
         for (db, seed), (phases, totals) in runs.items():
             by_seed.setdefault(seed, {}).update(per_request(phases, {n: of(e) for n, e in totals.items()}))

@@ -34,6 +34,5 @@ def _wrap(original):
 
 def install() -> None:
     for cls in set(odoo.http._dispatchers.values()):
-        method = cls.__dict__.get("handle_error")
-        if method is not None and patching.original(method) is method:
-            patching.wrap(cls, "handle_error", _wrap(method))
+        if "handle_error" in cls.__dict__:
+            patching.wrap_with(cls, "handle_error", _wrap)

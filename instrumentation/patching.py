@@ -17,9 +17,16 @@ def original(func):
 def wrap(owner, name: str, wrapper) -> object:
     """Put ``wrapper`` in place of ``owner.<name>`` (a class's or a module's own attribute) unless one of the
     addon's wrappers is there already; returns Odoo's own, which the wrapper calls."""
+    return wrap_with(owner, name, lambda original: wrapper)
+
+
+def wrap_with(owner, name: str, make) -> object:
+    """As :func:`wrap`, for a wrapper that closes over what it replaces: ``make(original)`` builds it, and is
+    called only when none of the addon's wrappers is there yet."""
     current = vars(owner)[name]
     if getattr(current, MARK, None) is not None:
         return getattr(current, MARK)
+    wrapper = make(current)
     setattr(wrapper, MARK, current)
     setattr(owner, name, wrapper)
     return current
