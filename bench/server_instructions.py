@@ -11,7 +11,16 @@ off; ``callgrind_control`` counts each phase.
 Everything the Odoo process does is counted: the HTTP server (its accept loop and a thread per connection),
 Odoo, the access log line, the addon's wrapper, hooks and recorder, and the threads that wake on a clock
 (Odoo's main loop, the addon's flusher, which folds what was recorded every second and flushes every minute
-here). PostgreSQL and the client are other processes, not counted.
+here). So is what PostgreSQL does for the same requests: the cluster runs under callgrind too
+(``bench.pg_callgrind``), and each phase counts the backends of its server's database. The throughput of a
+machine that runs both, as the wrk comparison's does, follows the two together; a PostgreSQL on a host of its
+own leaves Odoo's share alone on the Odoo host, so both ratios are printed. The kernel's work (the TCP
+connection of each request, the thread Odoo starts for it) is counted in neither: each ratio is an upper bound.
+
+A flush is counted on its own, once per seed: the flusher's work beyond its idle rate and the database's,
+charged per ``REQUESTS_PER_FLUSH`` requests (the default flush interval at ``REQUESTS_PER_SECOND``). A phase
+of the installed server in which a flush landed (flushes come every ``FLUSH_INTERVAL`` seconds here), or
+in which the server opened a database connection, is sent again.
 
 valgrind slows the server about a hundredfold, so a phase lasts a hundred times longer than it would, and
 the work done per second of clock would be charged a hundred times its share. The threads are therefore
@@ -22,10 +31,9 @@ told apart by what they do while the server is idle (``IDLE_SECONDS``, three dum
   addon has too) are charged what they do in a phase beyond their idle rate (the accept loop's work per
   connection), plus their idle rate at ``REQUESTS_PER_SECOND`` requests per second, a modest load;
 - the addon's flusher (the one clock thread only the server with the addon has) works per second of clock:
-  its idle rate and what it does beyond it in a phase (folding the few requests of each slowed second, a
-  flush when one lands in the phase) are both charged per second at ``REQUESTS_PER_SECOND``. At that
-  pace each fold takes a second's requests at once; ``bench.dispatch_instructions`` counts that fold and
-  the flush's writes per request in process.
+  its idle rate and what it does beyond it in a phase (folding the few requests of each slowed second)
+  are both charged per second at ``REQUESTS_PER_SECOND``. At that pace each fold takes a second's
+  requests at once; ``bench.dispatch_instructions`` counts that fold per request in process.
 
 Two processes count the same request differently even with the same hash seed: where classes and names land in
 memory, and so which attribute lookups miss CPython's method cache, depend on everything loaded before (the
@@ -52,10 +60,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.cases import CASES
 from bench import callgrind
-from bench.callgrind import estimated_cycles
+from bench.cases import CASES
+from bench.pg_callgrind import CountedPostgres
 from bench.table import table
+from core.settings import Settings
 from tools.services import Odoo, Postgres, free_port, wait_for_port
 
 PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
@@ -63,6 +72,12 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
 SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4,5,6").split(",")]
 IDLE_SECONDS = 30
 REQUESTS_PER_SECOND = 100
+#: requests one flush covers at the default flush interval and ``REQUESTS_PER_SECOND``
+REQUESTS_PER_FLUSH = REQUESTS_PER_SECOND * Settings().flush_interval
+#: the servers' flush interval here: long enough that flushes stay out of the phases (one is counted on its own)
+FLUSH_INTERVAL = 60
+#: how often a phase is sent before the benchmark gives up on it (see ``measure``)
+PHASE_TRIES = 6
 SERVERS = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("bench_monitored", "api_monitor")}
 #: what each phase measures: the server without the addon, the one with it, and that one with its hooks off
 SETUPS = ("not installed", "installed", "installed, hooks off")
@@ -119,7 +134,12 @@ def switch_hooks(proc: subprocess.Popen, state: Path, on: bool) -> None:
         time.sleep(0.2)
 
 
-def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict], dict]:
+def flushes(pg: Postgres, db: str) -> int:
+    """How many flushes ``db`` has recorded (every process's)."""
+    return int(float(pg.psql("SELECT coalesce(max(value), 0) FROM api_monitor_stat WHERE name = 'flushes'", db)))
+
+
+def measure(odoo: Odoo, pg: Postgres, counted: CountedPostgres, seed: int, work: Path) -> tuple[list[dict], dict]:
     """Run the two servers with ``seed``, send the phases, return them with their per-thread totals."""
     servers, phases = {}, []
     state = work / f"hooks-{seed}"
@@ -157,19 +177,32 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
             for rnd in range(ROUNDS):
                 for setup in (SETUPS if rnd % 2 == 0 else SETUPS[::-1]):
                     label = "not installed" if setup == "not installed" else "installed"
-                    proc = servers[label][0]
+                    proc, _, db, _ = servers[label]
                     if label == "installed":
                         switch_hooks(proc, state, setup == "installed")
                         for _ in range(5):  # the first requests after a switch specialise the code anew
                             clients[label].post(path, body)
-                    ctl(proc.pid, "-z")
-                    started = time.monotonic()
-                    for _ in range(PER_PHASE):
-                        clients[label].post(path, body)
-                    seconds = time.monotonic() - started
-                    name = f"p{len(phases)}"
-                    ctl(proc.pid, "-d", name)
-                    phases.append({"name": name, "case": case, "setup": setup, "server": label, "seconds": seconds})
+                    for _ in range(PHASE_TRIES):
+                        flushed = flushes(pg, db) if label == "installed" else 0
+                        with counted.phase(db) as database:
+                            ctl(proc.pid, "-z")
+                            started = time.monotonic()
+                            for _ in range(PER_PHASE):
+                                clients[label].post(path, body)
+                            seconds = time.monotonic() - started
+                            name = f"p{len(phases)}"
+                            ctl(proc.pid, "-d", name)
+                        phases.append({"name": name, "case": case, "setup": setup, "server": label,
+                                       "seconds": seconds, "postgres": database["totals"]})
+                        # a flush is counted on its own (measure_flush), and a backend that started in the phase
+                        # would be counted from its start or not at all: such a phase is sent again
+                        if database["stable"] and (label != "installed" or flushes(pg, db) == flushed):
+                            break
+                        phases[-1]["setup"] = "disturbed"
+                    else:
+                        raise RuntimeError(f"{case}, {setup}: a flush or a new connection in each of {PHASE_TRIES} tries")
+        phases.append(measure_flush(servers["installed"], clients["installed"], pg, counted, state, len(phases),
+                                    work / f"{SERVERS['installed'][0]}-{seed}.log"))
         for proc, *_ in servers.values():
             os.killpg(proc.pid, 15)
             proc.wait(timeout=600)
@@ -182,6 +215,40 @@ def measure(odoo: Odoo, pg: Postgres, seed: int, work: Path) -> tuple[list[dict]
         for proc, *_ in servers.values():
             if proc.poll() is None:
                 os.killpg(proc.pid, 9)
+
+
+def measure_flush(server: tuple, client: Client, pg: Postgres, counted: CountedPostgres, state: Path,
+                  number: int, log: Path) -> dict:
+    """One flush of the installed server, counted on its own in both processes: the flusher's work and the
+    database's. The requests it writes are one of each case's, sent before it; if the flush lands before the
+    counting starts, they are sent again."""
+    proc, _, db, _ = server
+    switch_hooks(proc, state, True)
+    for attempt in range(PHASE_TRIES):
+        before = flushes(pg, db)
+        for path, body in CASES.values():
+            client.post(path, body)
+        with counted.phase(db) as database:
+            ctl(proc.pid, "-z")
+            started = time.monotonic()
+            early = flushes(pg, db) != before
+            while not early and flushes(pg, db) == before:
+                if time.monotonic() - started > 20 * FLUSH_INTERVAL:
+                    warnings = [line for line in log.read_text(errors="replace").splitlines()
+                                if " WARNING " in line or " ERROR " in line]
+                    raise TimeoutError(f"no flush within {20 * FLUSH_INTERVAL}s; the server's last warnings: "
+                                       + "\n".join(warnings[-5:]))
+                time.sleep(2)
+            seconds = time.monotonic() - started
+            name = f"p{number}f{attempt}"
+            ctl(proc.pid, "-d", name)
+        if early:
+            continue
+        if not database["stable"]:
+            raise RuntimeError("the flush was written on a connection opened meanwhile: its database work is unknown")
+        return {"name": name, "case": "", "setup": "flush", "server": "installed", "seconds": seconds,
+                "postgres": database["totals"]}
+    raise RuntimeError(f"the flush landed before its counting began in each of {PHASE_TRIES} tries")
 
 
 def _sum(totals: dict, phase: dict, of, threads) -> float:
@@ -208,7 +275,8 @@ def idle_rate(phases: list[dict], totals: dict, of, server: str, threads) -> flo
 def per_request(phases: list[dict], totals: dict, of, case: str, setup: str) -> dict[str, float]:
     """The lowest round's count per request, by role: {"request": request threads and Odoo's clock threads
     beyond their idle rate, "clock": the clock threads' idle work, "flusher": the flusher beyond its idle
-    rate}, the last two charged per second at ``REQUESTS_PER_SECOND``."""
+    rate}, the last two charged per second at ``REQUESTS_PER_SECOND``; "postgres": the database's work for
+    the same requests."""
     mine = [p for p in phases if p["case"] == case and p["setup"] == setup and not p.get("idle")]
     server = mine[0]["server"]
     clock, flusher = roles(phases, totals)[server]
@@ -219,8 +287,18 @@ def per_request(phases: list[dict], totals: dict, of, case: str, setup: str) -> 
         request = _sum(totals, p, of, lambda thread: thread not in flusher) - odoo_rate * p["seconds"]
         extra = _sum(totals, p, of, flusher.__contains__) - flusher_rate * p["seconds"]
         rounds.append({"request": request / PER_PHASE, "clock": (odoo_rate + flusher_rate) / REQUESTS_PER_SECOND,
-                       "flusher": extra / p["seconds"] / REQUESTS_PER_SECOND})
+                       "flusher": extra / p["seconds"] / REQUESTS_PER_SECOND, "postgres": of(p["postgres"]) / PER_PHASE})
     return min(rounds, key=lambda parts: sum(parts.values()))
+
+
+def flush_share(phases: list[dict], totals: dict, of) -> dict[str, float]:
+    """One flush (the flusher's work beyond its idle rate, and the database's), per request it covers at the
+    default flush interval and ``REQUESTS_PER_SECOND``."""
+    p = next(p for p in phases if p["setup"] == "flush")
+    _, flusher = roles(phases, totals)["installed"]
+    flusher_rate = idle_rate(phases, totals, of, "installed", flusher.__contains__)
+    odoo = _sum(totals, p, of, flusher.__contains__) - flusher_rate * p["seconds"]
+    return {"odoo": odoo / REQUESTS_PER_FLUSH, "postgres": of(p["postgres"]) / REQUESTS_PER_FLUSH}
 
 
 def row(case: str, what: str, values: list[float], base: float, minus: list[float] | None = None) -> list:
@@ -232,32 +310,45 @@ def row(case: str, what: str, values: list[float], base: float, minus: list[floa
             f"{100 * added / base:+.2f}% +/- {100 * error / base:.2f}", "met" if added / base <= 0.01 else "MISSED"]
 
 
+def _each(values: list[float]) -> str:
+    return " / ".join(f"{v / 1000:.1f}k" for v in values)
+
+
 def report(runs: dict[int, tuple[list[dict], dict]]) -> str:
     """The tables, in instructions and in estimated cycles, of ``{seed: (phases, per-thread totals)}``."""
     out = []
-    for unit, of in (("instructions", lambda e: e["Ir"]), ("estimated cycles", estimated_cycles)):
+    for unit, of in (("instructions", lambda e: e["Ir"]), ("estimated cycles", callgrind.estimated_cycles)):
         rows = []
+        flush = [flush_share(phases, totals, of) for phases, totals in runs.values()]
         for case in CASES:
             parts = {setup: [per_request(phases, totals, of, case, setup) for phases, totals in runs.values()]
                      for setup in SETUPS}
-            counts = {setup: [sum(p.values()) for p in values] for setup, values in parts.items()}
-            base = statistics.mean(counts["not installed"])
-            for setup, values in counts.items():
-                rows.append([case, setup, " / ".join(f"{v / 1000:.1f}k" for v in values),
-                             f"{statistics.mean(values) / 1000:.1f}k", "", "", ""])
-            flusher = [p["flusher"] + p["clock"] for p in parts["installed"]]
-            flusher_idle = [p["clock"] for p in parts["not installed"]]
-            rows.append([case, "  of which clock-driven (at 100 requests/s)",
-                         " / ".join(f"{v / 1000:.1f}k" for v in flusher),
-                         f"{statistics.mean(flusher) / 1000:.1f}k (not installed "
-                         f"{statistics.mean(flusher_idle) / 1000:.1f}k)", "", "", ""])
-            same = [on - off for on, off in zip(counts["installed"], counts["installed, hooks off"])]
-            rows.append(row(case, "added in the same process (installed - hooks off)", same, base))
-            rows.append(row(case, "installed vs not installed", counts["installed"], base, counts["not installed"]))
-        out.append(f"{unit.capitalize()} per request on the Odoo HTTP server (callgrind), seeds {list(runs)} (hash seed "
-                   f"and memory layout, bench.layout), {ROUNDS} rounds of {PER_PHASE} sequential requests per phase, "
-                   "the two servers (and the addon's hooks) alternating; "
-                   f"clock-driven work charged at {REQUESTS_PER_SECOND} requests/s")
+            odoo = {setup: [p["request"] + p["clock"] + p["flusher"] for p in values] for setup, values in parts.items()}
+            odoo["installed"] = [n + f["odoo"] for n, f in zip(odoo["installed"], flush)]
+            database = {setup: [p["postgres"] for p in values] for setup, values in parts.items()}
+            database["installed"] = [n + f["postgres"] for n, f in zip(database["installed"], flush)]
+            both = {setup: [a + b for a, b in zip(odoo[setup], database[setup])] for setup in SETUPS}
+            base, base_both = statistics.mean(odoo["not installed"]), statistics.mean(both["not installed"])
+            for setup in SETUPS:
+                rows.append([case, f"{setup}: Odoo / PostgreSQL", f"{_each(odoo[setup])} / {_each(database[setup])}",
+                             f"{statistics.mean(odoo[setup]) / 1000:.1f}k / {statistics.mean(database[setup]) / 1000:.1f}k",
+                             "", "", ""])
+            clock = [p["flusher"] + p["clock"] for p in parts["installed"]]
+            rows.append([case, "  installed: of which clock-driven (at 100 requests/s)", _each(clock),
+                         f"{statistics.mean(clock) / 1000:.1f}k (not installed "
+                         f"{statistics.mean(p['clock'] for p in parts['not installed']) / 1000:.1f}k)", "", "", ""])
+            rows.append([case, f"  installed: of which a flush, per {REQUESTS_PER_FLUSH} requests: Odoo / PostgreSQL",
+                         f"{_each([f['odoo'] for f in flush])} / {_each([f['postgres'] for f in flush])}", "", "", "",
+                         ""])
+            same = [on - off for on, off in zip(odoo["installed"], odoo["installed, hooks off"])]
+            rows.append(row(case, "Odoo: added in the same process (installed - hooks off)", same, base))
+            rows.append(row(case, "Odoo: installed vs not installed", odoo["installed"], base, odoo["not installed"]))
+            rows.append(row(case, "Odoo + PostgreSQL: installed vs not installed", both["installed"], base_both,
+                            both["not installed"]))
+        out.append(f"{unit.capitalize()} per request on the Odoo HTTP server and its PostgreSQL (callgrind), seeds "
+                   f"{list(runs)} (hash seed and memory layout, bench.layout), {ROUNDS} rounds of {PER_PHASE} sequential "
+                   "requests per phase, the two servers (and the addon's hooks) alternating; clock-driven work charged "
+                   f"at {REQUESTS_PER_SECOND} requests/s, a flush per {REQUESTS_PER_FLUSH} requests")
         out.append(table(["request", "setup", f"{unit} per request (each seed)", "mean", "added (mean)",
                           "= throughput loss", "target (<= 1%)"], rows))
     return "\n".join(out)
@@ -278,9 +369,10 @@ def main() -> int:
             for db, modules in SERVERS.values():
                 odoo.install(pg, db, modules, work)
             pg.psql("INSERT INTO ir_config_parameter (key, value, create_date, write_date) "
-                    "VALUES ('api_monitor.flush_interval', '60', now(), now())", "bench_monitored")
-            for seed in SEEDS:
-                runs[seed] = measure(odoo, pg, seed, work)
+                    f"VALUES ('api_monitor.flush_interval', '{FLUSH_INTERVAL}', now(), now())", "bench_monitored")
+            with CountedPostgres(pg, pg.root / "callgrind", "--cache-sim=yes", "--branch-sim=yes") as counted:
+                for seed in SEEDS:
+                    runs[seed] = measure(odoo, pg, counted, seed, work)
     finally:
         odoo.cleanup()
         if os.environ.get("BENCH_KEEP"):
