@@ -10,7 +10,7 @@ off; ``callgrind_control`` counts each phase.
 
 Everything the Odoo process does is counted: the HTTP server (its accept loop and a thread per connection),
 Odoo, the access log line, the addon's wrapper, hooks and recorder, and the threads that wake on a clock
-(Odoo's main loop, the addon's flusher, which folds what was recorded every second and flushes every five minutes
+(Odoo's main loop, the addon's flusher, which folds what was recorded every second and flushes every minute
 here). So is what PostgreSQL does for the same requests: the cluster runs under callgrind too
 (``bench.pg_callgrind``), and each phase counts the backends of its server's database. The throughput of a
 machine that runs both, as the wrk comparison's does, follows the two together; a PostgreSQL on a host of its
@@ -47,6 +47,7 @@ phases; its folds only in the first. ``BENCH_KEEP=1`` keeps the dumps.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -58,26 +59,28 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench import callgrind
 from bench.cases import CASES
 from bench.pg_callgrind import CountedPostgres
 from bench.table import table
-from core.settings import Settings
+from core.settings import FLUSH_INTERVAL_RANGE, Settings
 from tools.services import Odoo, Postgres, free_port, wait_for_port
 
-PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 100))
+#: requests per phase: a call_kw phase of 50 lasts about half the flush interval under valgrind
+PER_PHASE = int(os.environ.get("BENCH_PER_PHASE", 50))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 2))
 SEEDS = [int(seed) for seed in os.environ.get("BENCH_SEEDS", "1,2,3,4,5,6").split(",")]
 IDLE_SECONDS = 30
 REQUESTS_PER_SECOND = 100
 #: requests one flush covers at the default flush interval and ``REQUESTS_PER_SECOND``
 REQUESTS_PER_FLUSH = REQUESTS_PER_SECOND * Settings().flush_interval
-#: the servers' flush interval here: long enough that flushes stay out of the phases (one is counted on its own);
-#: a call_kw phase lasts about a minute under valgrind, so at 60 s nearly every one of them met a flush
-FLUSH_INTERVAL = 300
-#: how often a phase is sent before the benchmark gives up on it (see ``measure``)
+#: the servers' flush interval here, the longest the settings take, so that flushes mostly stay out of the phases
+#: (one is counted on its own)
+FLUSH_INTERVAL = FLUSH_INTERVAL_RANGE[1]
+#: how often a phase is sent before the benchmark gives up on it (see ``measure`` and ``measure_flush``)
 PHASE_TRIES = 6
 SERVERS = {"not installed": ("bench_plain", "base,web,mail"), "installed": ("bench_monitored", "api_monitor")}
 #: what each phase measures: the server without the addon, the one with it, and that one with its hooks off
@@ -140,6 +143,21 @@ def flushes(pg: Postgres, db: str) -> int:
     return int(float(pg.psql("SELECT coalesce(max(value), 0) FROM api_monitor_stat WHERE name = 'flushes'", db)))
 
 
+@contextlib.contextmanager
+def counted_phase(proc: subprocess.Popen, counted: CountedPostgres, db: str, name: str) -> Iterator[dict]:
+    """Count what the block has the server ``proc`` and its database ``db`` do, as the dump ``name``; the dict
+    it yields is filled at the end with the phase's ``name``, ``seconds``, the database's event totals
+    (``postgres``) and whether the same backends served it throughout (``stable``)."""
+    phase: dict = {"name": name}
+    with counted.phase(db) as database:
+        ctl(proc.pid, "-z")
+        started = time.monotonic()
+        yield phase
+        phase["seconds"] = time.monotonic() - started
+        ctl(proc.pid, "-d", name)
+    phase.update(postgres=database["totals"], stable=database["stable"])
+
+
 def measure(odoo: Odoo, pg: Postgres, counted: CountedPostgres, seed: int, work: Path) -> tuple[list[dict], dict]:
     """Run the two servers with ``seed``, send the phases, return them with their per-thread totals."""
     servers, phases = {}, []
@@ -185,19 +203,14 @@ def measure(odoo: Odoo, pg: Postgres, counted: CountedPostgres, seed: int, work:
                             clients[label].post(path, body)
                     for _ in range(PHASE_TRIES):
                         flushed = flushes(pg, db) if label == "installed" else 0
-                        with counted.phase(db) as database:
-                            ctl(proc.pid, "-z")
-                            started = time.monotonic()
+                        with counted_phase(proc, counted, db, f"p{len(phases)}") as phase:
                             for _ in range(PER_PHASE):
                                 clients[label].post(path, body)
-                            seconds = time.monotonic() - started
-                            name = f"p{len(phases)}"
-                            ctl(proc.pid, "-d", name)
-                        phases.append({"name": name, "case": case, "setup": setup, "server": label,
-                                       "seconds": seconds, "postgres": database["totals"]})
+                        stable = phase.pop("stable")
+                        phases.append({"case": case, "setup": setup, "server": label, **phase})
                         # a flush is counted on its own (measure_flush), and a backend that started in the phase
                         # would be counted from its start or not at all: such a phase is sent again
-                        if database["stable"] and (label != "installed" or flushes(pg, db) == flushed):
+                        if stable and (label != "installed" or flushes(pg, db) == flushed):
                             break
                         phases[-1]["setup"] = "disturbed"
                     else:
@@ -229,9 +242,8 @@ def measure_flush(server: tuple, client: Client, pg: Postgres, counted: CountedP
         before = flushes(pg, db)
         for path, body in CASES.values():
             client.post(path, body)
-        with counted.phase(db) as database:
-            ctl(proc.pid, "-z")
-            started = time.monotonic()
+        started = time.monotonic()
+        with counted_phase(proc, counted, db, f"p{number}f{attempt}") as phase:
             early = flushes(pg, db) != before
             while not early and flushes(pg, db) == before:
                 if time.monotonic() - started > 20 * FLUSH_INTERVAL:
@@ -240,15 +252,11 @@ def measure_flush(server: tuple, client: Client, pg: Postgres, counted: CountedP
                     raise TimeoutError(f"no flush within {20 * FLUSH_INTERVAL}s; the server's last warnings: "
                                        + "\n".join(warnings[-5:]))
                 time.sleep(2)
-            seconds = time.monotonic() - started
-            name = f"p{number}f{attempt}"
-            ctl(proc.pid, "-d", name)
         if early:
             continue
-        if not database["stable"]:
+        if not phase.pop("stable"):
             raise RuntimeError("the flush was written on a connection opened meanwhile: its database work is unknown")
-        return {"name": name, "case": "", "setup": "flush", "server": "installed", "seconds": seconds,
-                "postgres": database["totals"]}
+        return {"case": "", "setup": "flush", "server": "installed", **phase}
     raise RuntimeError(f"the flush landed before its counting began in each of {PHASE_TRIES} tries")
 
 
