@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,11 @@ def test_a_phase_counts_what_the_backend_did_in_it_and_nothing_else():
             assert query.run("SELECT 1") == "1"
             # psql's own backends (a query of the benchmark's, perhaps still closing) are no client's
             assert counted.backends("counted") == {pid}
+            # A backend going idle flushes its statistics at once when it last flushed over a second ago, and
+            # otherwise ten seconds later, on a timer (PostgreSQL's PGSTAT_MIN_INTERVAL, PGSTAT_IDLE_INTERVAL):
+            # a timer left from the statements above would fire inside the phase that does nothing.
+            time.sleep(1.5)
+            assert session.run("SELECT 1") == "1"  # flushed at once; the timer is off
             results = {}
             for statements in (0, 10, 50):
                 with counted.phase("counted") as phase:
