@@ -1,4 +1,5 @@
-from . import controllers, instrumentation, models
+from . import controllers, instrumentation, models, wizard
+from .storage import store
 
 # Wrapping Odoo's WSGI entry at import covers every process that loads a registry with the addon; listing
 # the addon in server_wide_modules (post_load) also covers the very first request of each worker.
@@ -10,5 +11,5 @@ def post_load():
 
 
 def uninstall_hook(env):
-    for table in instrumentation.store.RAW_TABLES:
+    for table in store.RAW_TABLES:
         env.cr.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.table import table
+from tools.table import table
 from tools.services import Odoo, Postgres
 
 DB = "bench_evaluator"

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.table import table
+from tools.table import table
 from tools.services import free_port
 from tools.stack import Service, mtail_command, nginx_command
 

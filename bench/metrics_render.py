@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.table import percentile, table
+from tools.table import percentile, table
 from core.exposition import Snapshot, render
 from core.recorder import LATENCY_BOUNDS
 

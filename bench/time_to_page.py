@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.table import table
+from tools.table import table
 from core.rules import ThresholdRule
 from tools.drill import TARGETS, Stack, Traffic, detection_floor, endpoint_of
 

@@ -22,7 +22,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from bench.table import spread, table
+from tools.table import spread, table
 from tools.services import Odoo, Postgres
 
 ROUNDS = 10

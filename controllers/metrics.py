@@ -5,7 +5,8 @@ from odoo.http import Response, request
 
 from ..core import exposition
 from ..core import settings as monitor_settings
-from ..instrumentation import store
+from ..storage import store
+from ..storage.runtime import RUNTIME
 
 
 def _plain(status, text, **headers):
@@ -18,7 +19,8 @@ class Metrics(http.Controller):
         """Cluster-wide counters in the Prometheus text format, for a caller with the bearer token.
 
         The database is the one Odoo resolves for the request (``--db-filter``, or ``?db=`` when the filter
-        allows it). Counts come from a fresh cursor, so they include every flush committed so far.
+        allows it). Counts come from a fresh cursor, so they include every flush committed so far. Nothing is
+        read or rendered before the caller is let in.
         """
         params = request.env["ir.config_parameter"].sudo()
         token = params.get_param(monitor_settings.PARAM_TOKEN) or ""
@@ -36,5 +38,6 @@ class Metrics(http.Controller):
         ):
             return _plain(401, "A valid bearer token is required.", **{"WWW-Authenticate": 'Bearer realm="metrics"'})
         with store.connect(request.db) as cr:
-            body = exposition.render(store.read_snapshot(cr))
-        return Response(body, status=200, content_type=exposition.CONTENT_TYPE)
+            snapshot = store.read_snapshot(cr)
+        snapshot.hooks = dict(RUNTIME.hooks)
+        return Response(exposition.render(snapshot), status=200, content_type=exposition.CONTENT_TYPE)

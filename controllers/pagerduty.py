@@ -1,11 +1,13 @@
 import json
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import SUPERUSER_ID, http
 from odoo.http import Response, request
 
+from ..core.notify import pagerduty
 from ..core.signature import verify
-
-HANDLED = ("incident.acknowledged", "incident.resolved")
+from ..storage import store
 
 
 def _json(status, body):
@@ -18,29 +20,38 @@ class PagerDutyWebhook(http.Controller):
     def webhook(self, receiver_id, **_kwargs):
         """PagerDuty v3 webhook: an acknowledgement or resolution made in PagerDuty reaches the incident.
 
-        The body must carry a valid ``X-PagerDuty-Signature`` for the receiver's webhook secret, else 401
-        and nothing changes. The incident is found by its ``dedup_key``, which PagerDuty reports as the
-        incident key of incidents opened through the Events API.
+        The body must carry a valid ``X-PagerDuty-Signature`` for the receiver's webhook secret, else 401 and
+        nothing changes; a body over 1 MB gets 413 unread, a signed body that is not an event 400. A
+        receiver's secret acts only on incidents that were paged through that receiver, found by the
+        ``dedup_key`` PagerDuty reports as the incident key; an event id seen before changes nothing.
         """
-        body = request.httprequest.get_data()
+        httprequest = request.httprequest
+        length = httprequest.content_length
+        if length is not None and length > pagerduty.WEBHOOK_BODY_LIMIT:
+            return _json(413, {"error": f"the body is over {pagerduty.WEBHOOK_BODY_LIMIT} bytes"})
+        httprequest.max_content_length = pagerduty.WEBHOOK_BODY_LIMIT  # a body sent in chunks stops there too
+        try:
+            body = httprequest.get_data()
+        except RequestEntityTooLarge:
+            return _json(413, {"error": f"the body is over {pagerduty.WEBHOOK_BODY_LIMIT} bytes"})
         env = request.env(user=SUPERUSER_ID)  # auth="none": the signature, not a session, authenticates
         receiver = env["api.monitor.receiver"].browse(receiver_id).exists()
         if not receiver or receiver.kind != "pagerduty" or not verify(
-            receiver.webhook_secret, body, request.httprequest.headers.get("X-PagerDuty-Signature")
+            receiver.webhook_secret, body, httprequest.headers.get("X-PagerDuty-Signature")
         ):
             return _json(401, {"error": "invalid signature"})
         try:
-            event = json.loads(body)["event"]
-            event_type = event["event_type"]
-            data = event.get("data") or {}
-        except (ValueError, KeyError, TypeError):
-            return _json(400, {"error": "not a PagerDuty v3 webhook event"})
-        if event_type not in HANDLED:
-            return _json(200, {"status": "ignored", "reason": f"{event_type} is not handled"})
-        key = data.get("incident_key") or (data.get("incident") or {}).get("incident_key")
-        incident = env["api.monitor.incident"].search([("dedup_key", "=", key)], limit=1) if key else None
+            event = pagerduty.parse_webhook(body)
+        except pagerduty.WebhookError as exc:
+            return _json(400, {"error": f"not a PagerDuty v3 webhook event: {exc}"})
+        if event.type not in pagerduty.WEBHOOK_EVENTS:
+            return _json(200, {"status": "ignored", "reason": f"{event.type} is not handled"})
+        incident = env["api.monitor.incident"].search([
+            ("dedup_key", "=", event.incident_key), ("notification_ids.receiver_id", "=", receiver.id),
+            ("notification_ids.action", "=", "trigger")], limit=1) if event.incident_key else None
         if not incident:
-            return _json(200, {"status": "ignored", "reason": "no incident with this key"})
-        actor = ((event.get("agent") or {}).get("summary")) or ""
-        incident._apply_pagerduty(event_type, actor)
+            return _json(200, {"status": "ignored", "reason": "no incident with this key was paged through this receiver"})
+        if not store.note_webhook_event(env.cr, receiver.id, event.id):
+            return _json(200, {"status": "ignored", "reason": "this event was applied before"})
+        incident._apply_pagerduty(event.type, event.actor)
         return _json(200, {"status": "applied", "incident": incident.name, "state": incident.state})

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from .alerting import FIRE, FIRING, RESOLVE, AlertState, Timing, step
-from .rules import Rule, Window
+from .rules import Rule, ThresholdRule, Window
 
 MINUTE = 60
 #: page severities; P3 and P4 open tickets
@@ -82,12 +82,30 @@ def align(t: float) -> float:
     return t - t % MINUTE
 
 
+#: the most work one backtest may do: evaluations, a burn-rate rule's counting :data:`BURN_RATE_WEIGHT` each
+#: (on a 2-core machine this is about 20 s, and the memory of one group's minutes at a time)
+WORK_LIMIT = 1_500_000
+BURN_RATE_WEIGHT = 4
+
+
+def evaluations(groups: int, start: float, end: float) -> int:
+    """How many evaluations replaying ``groups`` over ``[start, end]`` makes (one a minute per group)."""
+    return groups * (int((align(end) - align(start)) // MINUTE) + 1)
+
+
+def work(rule: Rule, groups: int, start: float, end: float) -> int:
+    """The work of a backtest, to hold against :data:`WORK_LIMIT`."""
+    weight = 1 if isinstance(rule, ThresholdRule) else BURN_RATE_WEIGHT
+    return evaluations(groups, start, end) * weight
+
+
 def replay(rule: Rule, timing: Timing, groups: dict[str, list[tuple[float, int, int]]], start: float, end: float,
-           history: float | None = None) -> Backtest:
+           history: float | None = None, keep_steps: bool = True) -> Backtest:
     """Evaluate ``rule`` at every minute boundary in ``[start, end]`` for each group of buckets.
 
     ``groups`` maps a group (an endpoint, or the rule as a whole) to its ``(bucket_start, requests, errors)``;
     buckets from ``history`` on (default: the longest window before ``start``) fill the first windows.
+    ``keep_steps=False`` keeps only the incidents (a long replay's steps take memory).
     """
     start, end = align(start), align(end)
     longest = max(rule.windows)
@@ -103,7 +121,8 @@ def replay(rule: Rule, timing: Timing, groups: dict[str, list[tuple[float, int, 
             sums = {w: minutes.window(index, w) for w in rule.windows}
             verdict = rule.evaluate(sums)
             state, events = step(state, verdict.breach, verdict.severity, t, timing)
-            steps.append(StepResult(t, verdict.ratio, verdict.breach, state.state, state.severity))
+            if keep_steps:
+                steps.append(StepResult(t, verdict.ratio, verdict.breach, state.state, state.severity))
             if FIRE in events:
                 open_incident = WouldBeIncident(group, state.active_since, t, None, state.severity)
                 result.incidents.append(open_incident)

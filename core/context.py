@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from .outcome import qualified_names
+from .outcome import READING, qualified_names
 
 
 class RequestContext:
-    """Set by the WSGI wrapper at the start of a request; the routing and error hooks fill it in.
+    """Set by the WSGI wrapper at the start of a request; the routing, authentication and error hooks fill
+    it in.
 
-    ``monitored`` turns True only when the registry of a database with the addon installed served the
-    request (``instrumentation.routing``), so databases without the addon are never counted.
+    ``monitored`` turns True only when the registry of a database with the addon installed matched the
+    request's route (``instrumentation.ir_http``), so databases without the addon are never counted.
+    ``stage`` says how far the caller got (``core.outcome``: reading, authenticated, dispatched) and
+    ``authenticated`` whether a real user (not the public user, not nobody) was identified: only then may
+    the request name a new endpoint by model and method.
     """
 
     __slots__ = (
@@ -21,8 +25,9 @@ class RequestContext:
         "endpoint",
         "monitored",
         "late",
-        "request",
-        "dispatched",
+        "stage",
+        "authenticated",
+        "caller_mistake",
         "exception_names",
         "exception_status",
         "exception_message",
@@ -37,20 +42,19 @@ class RequestContext:
         self.endpoint: str | None = None
         self.monitored = False
         self.late = late
-        #: Odoo's request, kept for a call_kw/call_button until it is named (``instrumentation.names``)
-        self.request = None
-        #: whether the controller had been called when the exception was raised (noted with it); one raised
-        #: before that happened while the request was prepared
-        self.dispatched = False
+        self.stage = READING
+        self.authenticated = False
+        #: why the request is the caller's own mistake whatever it raised (an RPC call that does not fit
+        #: its service, ``core.rpc``), or ""
+        self.caller_mistake = ""
         self.exception_names: tuple[str, ...] = ()
-        #: the exception's HTTP status (werkzeug's); 400 for an XML-RPC body that does not parse (instrumentation.rpc)
+        #: the exception's HTTP status (werkzeug's, or Odoo's ``http_status``)
         self.exception_status: int | None = None
         self.exception_message = ""
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 
-    def set_exception(self, exc: BaseException, dispatched: bool = True) -> None:
-        self.dispatched = dispatched
+    def set_exception(self, exc: BaseException) -> None:
         self.exception_names = qualified_names(type(exc))
         code = getattr(exc, "code", None)
         # werkzeug's HTTPException carries its status in ``code``; Odoo's own exceptions have none.
@@ -68,8 +72,6 @@ _current: ContextVar[RequestContext | None] = ContextVar("api_monitor_request", 
 #: ``current()``: the context of the request this thread serves, or served last. A context stays on its
 #: thread until the thread's next request replaces it (``set_current``), so that the log lines written after
 #: the response (werkzeug's access line) still carry its request id; the hooks that read it run only while a
-#: request is served. A context variable rather than a ``threading.local``: each thread (or greenlet) has its
-#: own, reading it is one C call, and a new thread (Odoo's threaded server starts one per connection) sets
-#: it up at half the cost.
+#: request is served. A context variable: each thread (or greenlet) has its own.
 current = _current.get
 set_current = _current.set

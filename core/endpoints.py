@@ -1,15 +1,19 @@
-"""Endpoint names: one bounded label per route, never a raw URL.
+"""Endpoint names: one bounded label per route, never a raw URL, never a name a caller made up.
 
 Notation (used by the addon's metrics, its rules and the gateway's mtail program alike):
 
 * an HTTP route is named by its route template, e.g. ``/web/image/<string:model>/<int:id>``;
-* an RPC entry point is named by its route followed by ``/<model>/<method>`` for model calls, e.g.
-  ``/web/dataset/call_kw/res.partner/read``, ``/jsonrpc/object/res.partner/read`` and
-  ``/xmlrpc/2/object/res.partner/read``, or by ``/<service>/<method>`` for the other RPC services, e.g.
-  ``/xmlrpc/2/common/authenticate``. The web client already puts ``<model>/<method>`` in the call_kw URL, so
-  a gateway that only sees URLs derives the same name;
-* a model or method that does not exist is named ``<unknown>``, so callers cannot mint new series;
+* a call made by an authenticated user through an RPC entry point is named by its route followed by
+  ``/<model>/<method>``, e.g. ``/web/dataset/call_kw/res.partner/read``, ``/jsonrpc/object/res.partner/read``
+  and ``/xmlrpc/2/object/res.partner/read``; the other RPC services by ``/<service>/<method>``, e.g.
+  ``/xmlrpc/2/common/authenticate``. The web client already puts ``<model>/<method>`` in the call_kw URL,
+  so a gateway that only sees URLs derives the same name;
+* a call without an authenticated user is named by its route alone (``/jsonrpc/object``): nobody can mint
+  names by sending model and method names without logging in;
+* a model or method that does not exist, or a private method (``_name``), is named ``<unknown>``;
 * a path that matches no route is ``unmatched``; a newcomer beyond the cap on distinct names is ``other``.
+
+The HTTP method label is one of the standard methods or ``OTHER``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ UNMATCHED = "unmatched"
 OTHER = "other"
 UNKNOWN = "<unknown>"
 DEFAULT_CAP = 2000
+#: Names admitted by requests without an authenticated user, at most (part of the cap, see ``storage``).
+DEFAULT_ANONYMOUS_CAP = 50
+
+#: The HTTP method label: these as they are, anything else ``OTHER``.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 #: Route templates whose endpoint name carries the model and method from the JSON-RPC params.
 CALL_KW_ROUTES = {
@@ -34,15 +43,23 @@ CALL_KW_ROUTES = {
 DEFAULT_EXCLUSIONS = ("/web/assets/", "/websocket", "/longpolling/", "/bus/")
 
 _MODEL = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
-_METHOD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_RPC_SERVICES = ("common", "db", "object")
+#: public method names only: a leading underscore is a private method, which RPC refuses anyway
+_METHOD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
 
 #: ``is_known(model, method)`` answers whether the model exists and has that method; ``model`` is None
 #: for the ``common`` and ``db`` services, where ``method`` is the service's function.
 Known = Callable[[str | None, str], bool]
 
 
-def _model_method(model: object, method: object, is_known: Known) -> tuple[str, str]:
+def http_method(method: str) -> str:
+    """The method label: ``GET``, ``POST``... as sent, anything else ``OTHER`` (the request line is the
+    caller's to write)."""
+    return method if method in HTTP_METHODS else "OTHER"
+
+
+def model_method(model: object, method: object, is_known: Known) -> tuple[str, str]:
+    """``(model, method)`` as they may appear in a name: each one that is not a public, existing name is
+    ``<unknown>``."""
     if not isinstance(model, str) or not _MODEL.fullmatch(model):
         return UNKNOWN, UNKNOWN
     if not isinstance(method, str) or not _METHOD.fullmatch(method):
@@ -53,60 +70,17 @@ def _model_method(model: object, method: object, is_known: Known) -> tuple[str, 
 
 
 def call_kw_endpoint(route: str, model: object, method: object, is_known: Known) -> str:
-    """``/web/dataset/call_kw/<model>/<method>`` from the route template and the JSON-RPC params."""
-    model_name, method_name = _model_method(model, method, is_known)
+    """``/web/dataset/call_kw/<model>/<method>`` from the route template and the JSON-RPC params of a call
+    made by an authenticated user (the route requires one)."""
+    model_name, method_name = model_method(model, method, is_known)
     return f"{CALL_KW_ROUTES[route]}/{model_name}/{method_name}"
-
-
-class NameCache(dict):
-    """Endpoint names already worked out, by what they were worked out from, up to ``limit`` of them.
-
-    Naming a call_kw means two pattern matches and a look into the registry; the same model and method come
-    back on almost every request, so the name is remembered, and found again by a plain dictionary lookup.
-    ``name(key)`` works a name out for a key it does not hold. A name with ``<unknown>`` in it is not
-    remembered: the model may exist a moment later (a custom model added from the user interface extends
-    the registry in place), and callers inventing names must not grow the cache. Beyond the limit names are
-    worked out afresh each time.
-
-    >>> cache = NameCache(lambda key: "/" + "/".join(key), limit=1)
-    >>> cache["a", "b"], cache["c", "d"], len(cache)
-    ('/a/b', '/c/d', 1)
-    """
-
-    def __init__(self, name: Callable[[tuple], str], limit: int = 4096) -> None:
-        super().__init__()
-        self.name = name
-        self.limit = limit
-
-    def __missing__(self, key: tuple) -> str:
-        name = self.name(key)
-        if len(self) < self.limit and UNKNOWN not in name:
-            self[key] = name
-        return name
-
-
-def rpc_endpoint(entry: str, service: object, method: object, params: object, is_known: Known) -> str:
-    """Name an ``/jsonrpc`` or ``/xmlrpc[/2]`` call from its service, method and positional params.
-
-    ``entry`` is the route without the service (``/jsonrpc``, ``/xmlrpc/2`` or ``/xmlrpc``). Model calls
-    (``execute``, ``execute_kw``) carry ``(db, uid, password, model, method, ...)``.
-    """
-    if service not in _RPC_SERVICES:
-        return f"{entry}/{UNKNOWN}"
-    if service == "object":
-        args = params if isinstance(params, (list, tuple)) else ()
-        if method in ("execute", "execute_kw") and len(args) >= 5:
-            model_name, method_name = _model_method(args[3], args[4], is_known)
-            return f"{entry}/object/{model_name}/{method_name}"
-        return f"{entry}/object/{UNKNOWN}"
-    known = isinstance(method, str) and _METHOD.fullmatch(method) and is_known(None, f"{service}.{method}")
-    return f"{entry}/{service}/{method if known else UNKNOWN}"
 
 
 class EndpointCap:
     """Admit at most ``limit`` distinct endpoint names; later newcomers are folded into ``other``.
 
-    ``unmatched`` and ``other`` are always admitted and do not count toward the limit.
+    ``unmatched`` and ``other`` are always admitted and do not count toward the limit. This is one
+    process's first line; the database holds the cluster-wide cap (``storage.store.admit_endpoints``).
     """
 
     def __init__(self, limit: int = DEFAULT_CAP, known: Iterable[str] = ()) -> None:

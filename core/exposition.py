@@ -38,6 +38,8 @@ class Snapshot:
     folded_endpoints: int = 0
     #: Seconds since the newest flush of any process, None when nothing was ever flushed.
     last_flush_age: float | None = None
+    #: The instrumentation's hooks in the answering process, and whether each is in place.
+    hooks: dict[str, bool] = field(default_factory=dict)
 
 
 _HELP_REQUESTS = "HTTP requests served by Odoo, by endpoint, method, status code and outcome."
@@ -98,6 +100,17 @@ class _SnapshotCollector:
                 "Seconds since the newest flush of any Odoo process.",
                 value=snap.last_flush_age,
             )
+        if snap.hooks:
+            yield GaugeMetricFamily(
+                "api_monitor_instrumentation_ok",
+                "1 when every hook that counts requests is in place in the Odoo process that answered, else 0.",
+                value=1 if all(snap.hooks.values()) else 0,
+            )
+            hooks = GaugeMetricFamily("api_monitor_hook_ok", "Whether each hook is in place (1) or missing (0).",
+                                      labels=["hook"])
+            for name, ok in sorted(snap.hooks.items()):
+                hooks.add_metric([name], 1 if ok else 0)
+            yield hooks
 
 
 def render(snapshot: Snapshot) -> bytes:

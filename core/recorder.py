@@ -10,15 +10,14 @@ batch that could not be written is merged back, so a database outage delays coun
 from __future__ import annotations
 
 import bisect
-import itertools
-import operator
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .endpoints import DEFAULT_CAP, EndpointCap
-from .outcome import CLIENT_ERROR, SERVER_ERROR
+from .context import RequestContext
+from .endpoints import DEFAULT_CAP, UNMATCHED, EndpointCap, http_method
+from .outcome import CLIENT_ERROR, SERVER_ERROR, classify
 
 #: Upper bounds (seconds) of the request duration histogram; ``+Inf`` is implied after the last one.
 LATENCY_BOUNDS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -30,7 +29,8 @@ FAILURES_PER_BATCH = 5
 MESSAGE_LIMIT = 500
 
 CounterKey = tuple[str, str, int, str]  # endpoint, method, code, outcome
-TallyKey = tuple[str, str, str, int, str, float]  # db, endpoint, method, code, outcome, now // BUCKET_SECONDS
+#: db, endpoint, method, code, outcome, now // BUCKET_SECONDS, and whether an authenticated user sent it
+TallyKey = tuple[str, str, str, int, str, float, bool]
 
 
 @dataclass(slots=True)
@@ -98,6 +98,8 @@ class Batch:
     latency: dict[str, Latency] = field(default_factory=dict)
     buckets: dict[tuple[int, str], TimeBucket] = field(default_factory=dict)
     failures: dict[str, deque[Failure]] = field(default_factory=dict)
+    #: endpoints requested by an authenticated user in this batch: only they may fill the whole cap
+    trusted: set[str] = field(default_factory=set)
     folds: int = 0
     flush_errors: int = 0
 
@@ -117,7 +119,8 @@ class Batch:
         """A copy with endpoints renamed (to fold them into ``other``), counting the folded requests."""
         if not names:
             return self
-        out = Batch(folds=self.folds, flush_errors=self.flush_errors)
+        out = Batch(folds=self.folds, flush_errors=self.flush_errors,
+                    trusted={names.get(endpoint, endpoint) for endpoint in self.trusted})
         for (endpoint, method, code, outcome), n in self.counters.items():
             if endpoint in names:
                 out.folds += n
@@ -150,6 +153,7 @@ class Batch:
             newest = list(mine)
             mine.clear()
             mine.extend(sorted([*samples, *newest], key=lambda f: f.at))
+        self.trusted |= other.trusted
         self.folds += other.folds
         self.flush_errors += other.flush_errors
 
@@ -157,13 +161,12 @@ class Batch:
 class Recorder:
     """Counts requests of one process, per database, with no I/O.
 
-    Counting a request is the request's hot path: :attr:`add` appends one tuple to a deque, which needs
-    no lock (``deque.append`` is atomic) and runs no Python frame. :meth:`record` does the same and keeps a
-    sample of each server error. :meth:`drain` folds what was added into the per-database
-    :class:`Batch` es: the durations of the requests that share a database, endpoint, method, status,
-    outcome and minute are gathered into one list, whose length, sum and, once sorted, latency histogram
-    are computed in C. The flusher thread calls it at least once a second and :meth:`take` before it hands
-    the batches over.
+    Counting a request is the request's hot path: :meth:`record` appends one tuple to a deque, which needs
+    no lock (``deque.append`` is atomic), and keeps a sample of each server error. :meth:`drain` folds
+    what was added into the per-database :class:`Batch` es: the durations of the requests that share a
+    database, endpoint, method, status, outcome and minute are gathered into one list, then counted and
+    sorted into the latency histogram. The flusher thread calls it at least once a second and
+    :meth:`take` before it hands the batches over.
 
     >>> rec = Recorder()
     >>> rec.record("prod", "/web/dataset/call_kw/res.partner/read", "POST", 200, "server_error", 0.02,
@@ -182,10 +185,8 @@ class Recorder:
     def reset(self) -> None:
         """Forget everything: used in a freshly forked worker, whose parent's counts are not its own."""
         self._lock = threading.Lock()
-        #: ((db, endpoint, method, code, outcome, minute), duration) of each request counted and not yet folded
+        #: (tally key, duration) of each request counted and not yet folded
         self._added: deque[tuple[TallyKey, float]] = deque()
-        #: ``add(((db, endpoint, method, code, outcome, now // BUCKET_SECONDS), duration))`` counts one request
-        self.add: Callable[[tuple[TallyKey, float]], None] = self._added.append
         #: (db, server error sample) in the order they were served
         self._failures: list[tuple[str, Failure]] = []
         self._batches: dict[str, Batch] = {}
@@ -204,9 +205,11 @@ class Recorder:
         request_id: str = "",
         exception: str = "",
         message: str = "",
+        trusted: bool = False,
     ) -> None:
-        """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O."""
-        self.add(((db, endpoint, method, code, outcome, now // BUCKET_SECONDS), duration))
+        """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O.
+        ``trusted``: an authenticated user sent it (see :attr:`Batch.trusted`)."""
+        self._added.append(((db, endpoint, method, code, outcome, now // BUCKET_SECONDS, trusted), duration))
         if outcome == SERVER_ERROR:
             # added after its count, so a fold that sees the sample has seen its endpoint too
             with self._lock:
@@ -216,6 +219,18 @@ class Recorder:
                 self.server_errors_pending = True
             if self.on_server_error is not None:
                 self.on_server_error()
+
+    def observe(self, ctx: RequestContext, method: str, status: int, duration: float, now: float,
+                exclusions: tuple[str, ...] = ()) -> None:
+        """Count the request ``ctx`` describes (the runtime calls this once it was answered): its endpoint,
+        its bounded method label, its outcome. Requests under an excluded route prefix are not counted."""
+        endpoint = ctx.endpoint or UNMATCHED
+        if endpoint.startswith(exclusions):
+            return
+        outcome = classify(status, ctx.exception_names, ctx.exception_status, ctx.stage, bool(ctx.caller_mistake))
+        names = ctx.exception_names
+        self.record(ctx.db, endpoint, http_method(method), status, outcome, duration, now, ctx.request_id,
+                    names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated)
 
     def drain(self) -> int:
         """Fold what was added into the batches; returns how many requests were folded."""
@@ -239,21 +254,19 @@ class Recorder:
         added, failures = self._added, self._failures
         self._failures = []
         tallies: dict[TallyKey, list[float]] = {}
-        # only the requests added so far (one added meanwhile waits for the next fold), popped in C
-        for key, duration in map(operator.call, itertools.repeat(added.popleft, len(added))):
-            durations = tallies.get(key)
-            if durations is None:
-                tallies[key] = [duration]
-            else:
-                durations.append(duration)
+        for _ in range(len(added)):  # only the requests added so far: one added meanwhile waits for the next fold
+            key, duration = added.popleft()
+            tallies.setdefault(key, []).append(duration)
         folded = 0
-        for (db, endpoint, method, code, outcome, minute), durations in tallies.items():
+        for (db, endpoint, method, code, outcome, minute, trusted), durations in tallies.items():
             n, seconds = len(durations), sum(durations)
             folded += n
             batch = self._batch(db)
             name = self._cap(db).admit(endpoint)
             if name != endpoint:
                 batch.folds += n
+            if trusted:
+                batch.trusted.add(name)
             key = (name, method, code, outcome)
             batch.counters[key] = batch.counters.get(key, 0) + n
             latency = batch.latency.get(name)

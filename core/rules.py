@@ -13,7 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import links, patterns
+
 SEVERITIES = ("P1", "P2", "P3", "P4")
+#: each severity and how the forms name it
+SEVERITY_LABELS = (("P1", "P1 - critical"), ("P2", "P2 - high"), ("P3", "P3 - moderate"), ("P4", "P4 - low"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +225,7 @@ SELECT_ALL = "all"
 SELECT_CRITICAL = "critical"
 SELECT_LIST = "list"
 SELECT_PATTERN = "pattern"
+SELECTIONS = (SELECT_ALL, SELECT_CRITICAL, SELECT_LIST, SELECT_PATTERN)
 
 
 def select_endpoints(
@@ -231,10 +236,8 @@ def select_endpoints(
 ) -> list[str]:
     """Which of the known ``endpoints`` (name -> critical) a rule watches, sorted.
 
-    ``pattern`` is a regular expression searched in the endpoint name (``^`` and ``$`` anchor it).
+    ``pattern`` is a glob pattern (``core.patterns``); one that cannot be used selects nothing.
     """
-    import re
-
     if selection == SELECT_ALL:
         chosen = list(endpoints)
     elif selection == SELECT_CRITICAL:
@@ -242,8 +245,88 @@ def select_endpoints(
     elif selection == SELECT_LIST:
         chosen = [name for name in listed if name in endpoints]
     elif selection == SELECT_PATTERN:
-        compiled = re.compile(pattern or "")
-        chosen = [name for name in endpoints if compiled.search(name)]
+        try:
+            globs = patterns.parse(pattern)
+        except patterns.PatternError:
+            return []
+        chosen = [name for name in endpoints if patterns.matches(globs, name)]
     else:
         raise ValueError(f"unknown endpoint selection {selection!r}")
     return sorted(chosen)
+
+
+class RuleError(ValueError):
+    """A rule that cannot be used; the message says what to change."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFields:
+    """A rule as its form holds it, for :func:`check_rule`."""
+
+    kind: str = "threshold"
+    selection: str = SELECT_CRITICAL
+    pattern: str = ""
+    threshold: float = 0.05
+    window_minutes: int = 5
+    min_requests: int = 20
+    pending_minutes: float = 1.0
+    keep_firing_minutes: float = 5.0
+    objective: float = 0.999
+    severity: str = "P1"
+    page_severity: str = "P1"
+    ticket_severity: str = "P3"
+    runbook_url: str = ""
+    dashboard_url_template: str = ""
+    logs_url_template: str = ""
+
+
+#: pending and keep-firing times longer than a day are a typo, not a choice
+LONGEST_WAIT_MINUTES = 1440
+
+
+def check_rule(rule: RuleFields, retention_days: int) -> None:
+    """Raise :class:`RuleError` saying what to change when ``rule`` cannot be evaluated as written.
+
+    >>> check_rule(RuleFields(threshold=5), retention_days=8)
+    Traceback (most recent call last):
+    ...
+    core.rules.RuleError: The threshold is a ratio between 0 and 1 (0.05 means 5%); 5 is not.
+    """
+    if rule.kind not in ("threshold", "burn_rate"):
+        raise RuleError(f"The kind must be threshold or burn_rate; {rule.kind!r} is not.")
+    if rule.kind == "threshold":
+        if not (isinstance(rule.threshold, (int, float)) and 0 < rule.threshold < 1):
+            raise RuleError(f"The threshold is a ratio between 0 and 1 (0.05 means 5%); {rule.threshold:g} is not.")
+        if not 1 <= rule.window_minutes <= retention_days * 1440:
+            raise RuleError(f"The window must be between 1 minute (the bucket width) and {retention_days * 1440} "
+                            f"minutes (the {retention_days} days of bucket retention); {rule.window_minutes} is not.")
+    else:
+        if not 0 < rule.objective < 1:
+            raise RuleError(f"The objective is a ratio between 0 and 1 (0.999 means 99.9%); {rule.objective:g} is not.")
+        if max(tier.long for tier in workbook_tiers()) > retention_days * 1440:
+            raise RuleError(f"Burn-rate rules look back 3 days: raise the bucket retention to at least 3 days "
+                            f"(it is {retention_days}).")
+    if rule.min_requests < 1:
+        raise RuleError(f"The minimum number of requests must be at least 1; {rule.min_requests} is not.")
+    for label, minutes in (("pending time", rule.pending_minutes), ("keep-firing time", rule.keep_firing_minutes)):
+        if not 0 <= minutes <= LONGEST_WAIT_MINUTES:
+            raise RuleError(f"The {label} must be between 0 and {LONGEST_WAIT_MINUTES} minutes; {minutes:g} is not.")
+    for label, severity in (("severity", rule.severity), ("page severity", rule.page_severity),
+                            ("ticket severity", rule.ticket_severity)):
+        if severity not in SEVERITIES:
+            raise RuleError(f"The {label} must be one of {', '.join(SEVERITIES)}; {severity!r} is not.")
+    if rule.selection not in SELECTIONS:
+        raise RuleError(f"The endpoint selection must be one of {', '.join(SELECTIONS)}; {rule.selection!r} is not.")
+    if rule.selection == SELECT_PATTERN:
+        try:
+            patterns.parse(rule.pattern)
+        except patterns.PatternError as exc:
+            raise RuleError(str(exc)) from None
+    if rule.runbook_url and not (rule.runbook_url.startswith(("http://", "https://")) and len(rule.runbook_url) <= 2000):
+        raise RuleError("The runbook URL must start with http:// or https:// (2,000 characters at most).")
+    for label, template in (("The dashboard link", rule.dashboard_url_template),
+                            ("The logs link", rule.logs_url_template)):
+        try:
+            links.check(template, label)
+        except links.TemplateError as exc:
+            raise RuleError(str(exc)) from None

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .endpoints import DEFAULT_CAP, DEFAULT_EXCLUSIONS
+from .endpoints import DEFAULT_ANONYMOUS_CAP, DEFAULT_CAP, DEFAULT_EXCLUSIONS
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -19,11 +19,13 @@ PARAM_ALLOWLIST = "api_monitor.metrics_allowlist"
 PARAM_FLUSH_INTERVAL = "api_monitor.flush_interval"
 PARAM_RETENTION_DAYS = "api_monitor.bucket_retention_days"
 PARAM_ENDPOINT_CAP = "api_monitor.endpoint_cap"
+PARAM_ANONYMOUS_CAP = "api_monitor.anonymous_endpoint_cap"
 PARAM_EXCLUSIONS = "api_monitor.excluded_endpoints"
 
 FLUSH_INTERVAL_RANGE = (1, 60)
 RETENTION_DAYS_RANGE = (1, 400)
 ENDPOINT_CAP_RANGE = (10, 100_000)
+ANONYMOUS_CAP_RANGE = (0, 1_000)
 
 
 class SettingError(ValueError):
@@ -37,6 +39,8 @@ class Settings:
     flush_interval: int = 5
     retention_days: int = 8
     endpoint_cap: int = DEFAULT_CAP
+    #: of the cap, how many names requests without an authenticated user may add
+    anonymous_endpoint_cap: int = DEFAULT_ANONYMOUS_CAP
     #: route prefixes: a request whose endpoint starts with one is not counted (``str.startswith`` takes
     #: the tuple as it is)
     exclusions: tuple[str, ...] = DEFAULT_EXCLUSIONS
@@ -109,6 +113,7 @@ def load(get: Callable[[str], str | None]) -> Settings:
         flush_interval=integer(PARAM_FLUSH_INTERVAL, defaults.flush_interval, FLUSH_INTERVAL_RANGE),
         retention_days=integer(PARAM_RETENTION_DAYS, defaults.retention_days, RETENTION_DAYS_RANGE),
         endpoint_cap=integer(PARAM_ENDPOINT_CAP, defaults.endpoint_cap, ENDPOINT_CAP_RANGE),
+        anonymous_endpoint_cap=integer(PARAM_ANONYMOUS_CAP, defaults.anonymous_endpoint_cap, ANONYMOUS_CAP_RANGE),
         exclusions=exclusions,
     )
 

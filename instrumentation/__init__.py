@@ -1,19 +1,34 @@
-"""Odoo-facing glue that is not a model: the WSGI wrapper, the RPC hook, the store and the flusher.
+"""Odoo hooks, and only hooks: where the addon sees a request.
+
+* ``ir_http``: the addon's extension of ``ir.http``, Odoo's extension point (route, database,
+  authentication, the call); it exists only in registries of databases with the addon installed;
+* ``wsgi``: a wrapper of ``Application.__call__`` (status sent, duration, request id on every response);
+* ``errors``: a wrapper of each dispatcher's ``handle_error`` (exceptions raised before ``ir.http`` runs);
+* ``rpc``: wrappers of ``dispatch_rpc`` and XML-RPC's ``_xmlrpc`` (exceptions XML-RPC turns into faults);
+* ``logs``: a log record factory that puts the request id on every line;
+* ``selfcheck``: whether each is in place; ``compat``: where Odoo 18 and 19 differ.
 
 :func:`install` is idempotent; it runs when Odoo imports the addon and, when the addon is listed in
 ``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
 """
 
-from . import dispatch, logs, names, patching, routing, rpc, runtime, store, wake, wsgi
+import logging
+
+from . import compat, errors, ir_http, logs, patching, rpc, selfcheck, wsgi  # noqa: F401
+
+_logger = logging.getLogger(__name__)
 
 
 def install() -> None:
     import odoo.tools
 
+    from ..storage.runtime import RUNTIME
+
     # Under Odoo's test runner the tests flush explicitly, so that what they count is deterministic.
-    runtime.RUNTIME.autostart = not odoo.tools.config["test_enable"]
-    wsgi.install()
-    dispatch.install()
-    routing.install()
-    rpc.install()
-    logs.install()
+    RUNTIME.autostart = not odoo.tools.config["test_enable"]
+    for hook in (wsgi, errors, rpc, logs):
+        try:
+            hook.install()
+        except Exception:  # a hook that cannot be put in place must not stop Odoo: the self-check says so
+            _logger.exception("api_monitor: could not install the %s hook", hook.__name__)
+    selfcheck.run()

@@ -35,7 +35,7 @@ def install() -> None:
     _factories = (previous, factory)
 
 
-def switch(on: bool) -> None:
-    """Put the addon's factory back in place, or the one it wraps (``bench.hooks_switch`` measures both)."""
-    if _factories:
-        logging.setLogRecordFactory(_factories[on])
+
+def installed() -> bool:
+    """Whether the addon's factory is the one ``logging`` uses now (another library may have replaced it)."""
+    return bool(_factories) and logging.getLogRecordFactory() is _factories[1]

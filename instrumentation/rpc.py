@@ -1,72 +1,72 @@
-"""Name ``/jsonrpc`` and ``/xmlrpc`` calls by model and method, and see the exceptions XML-RPC swallows.
+"""``/jsonrpc`` and ``/xmlrpc`` calls: named by service (by model and method once the caller authenticated),
+and classified, although XML-RPC answers every failure with HTTP 200.
 
-Both entry points call ``dispatch_rpc(service, method, params)``; the XML-RPC controller turns any exception
-into a fault answered with HTTP 200 before ``ir.http`` could see it. Wrapping that one function gives the
-endpoint name and the real outcome for both. The XML-RPC controller's own step around it (``RPC._xmlrpc``:
-parse the body, call, marshal the result) is wrapped too, for what fails outside the call: a body that does
-not parse is the caller's fault (a client error, counted under the route), a result that cannot be
-marshalled (``None``, say) the server's.
+Two wrappers, because XML-RPC turns every exception into a fault inside its controller, where no
+extension point sees it: ``dispatch_rpc(service, method, params)``, the one function both entry points
+call (it sees the call, its credentials' fate and its exception), and the XML-RPC controller's own step
+around it, ``_xmlrpc`` (parse the body, call, marshal the result): a body that does not parse is the
+caller's fault, a result that cannot be marshalled (``None``, say) the server's.
 """
 
 from __future__ import annotations
 
-import odoo.service.common
-import odoo.service.db
-from odoo.addons.base.controllers import rpc as rpc_controller
-from odoo.modules.registry import Registry
+import threading
 
+from ..core import rpc
 from ..core.context import current
-from ..core.endpoints import rpc_endpoint
-from . import patching
-from .names import model_method_known
+from ..core.outcome import DISPATCHED, READING
+from . import compat, patching
+from .naming import known_in
 
-#: route template -> the entry prefix of the endpoint name
-RPC_ROUTES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/<service>": "/xmlrpc"}
-_SERVICES = {"common": odoo.service.common, "db": odoo.service.db}
-
-
-def _known_for(db: object):
-    def is_known(model: str | None, method: str) -> bool:
-        if model is None:
-            service, _, function = method.partition(".")
-            return hasattr(_SERVICES.get(service), f"exp_{function}")
-        return model_method_known(Registry.registries.get(db) if isinstance(db, str) else None, model, method)
-
-    return is_known
+#: Odoo's own functions, set by :func:`install`
+_originals: dict = {}
 
 
 def _dispatch_rpc(service_name, method, params):
     ctx = current()
-    entry = RPC_ROUTES.get(ctx.route) if ctx is not None else None
+    entry = rpc.ENTRIES.get(ctx.route) if ctx is not None and ctx.monitored else None
     if entry is None:
-        return _original(service_name, method, params)
+        return _originals["dispatch_rpc"](service_name, method, params)
     ctx.clear_exception()
+    misfit = rpc.mistake(service_name, method, params, ctx.db, compat.rpc_service_function(service_name, method))
+    ctx.caller_mistake = misfit
+    # an object call authenticates its caller itself: until it did, a failure is the caller's
+    ctx.stage = READING if service_name == "object" else DISPATCHED
+    thread = threading.current_thread()
     try:
-        return _original(service_name, method, params)
+        return _originals["dispatch_rpc"](service_name, method, params)
     except Exception as exc:
         ctx.set_exception(exc)
+        if compat.arguments_do_not_fit(exc):
+            ctx.caller_mistake = "the method does not take these arguments"
         raise
     finally:
-        db = params[0] if isinstance(params, (list, tuple)) and params else None
-        ctx.endpoint = rpc_endpoint(entry, service_name, method, params, _known_for(db))
+        authenticated = service_name == "object" and getattr(thread, "uid", None) is not None
+        if authenticated:
+            ctx.stage = DISPATCHED
+        ctx.authenticated = authenticated and not misfit
+        ctx.endpoint = rpc.endpoint(entry, service_name, method, params, ctx.authenticated,
+                                    known_in(compat.registry(ctx.db)))
 
 
 def _xmlrpc(self, service):
     try:
-        return _original_xmlrpc(self, service)
+        return _originals["_xmlrpc"](self, service)
     except Exception as exc:
         ctx = current()
-        if ctx is not None and not ctx.exception_names:  # not raised by the call (_dispatch_rpc notes those)
+        if ctx is not None and ctx.monitored and not ctx.exception_names:  # not raised by the call
             ctx.set_exception(exc)
             if ctx.endpoint == ctx.route:  # the call was never made: the body did not parse
-                ctx.exception_status = 400
+                ctx.caller_mistake = "the body is not an XML-RPC call"
         raise
 
 
-_original = patching.original(rpc_controller.dispatch_rpc)
-_original_xmlrpc = patching.original(rpc_controller.RPC._xmlrpc)
+def places() -> list[tuple[object, str, object]]:
+    """(owner, name, wrapper) of every place this module wraps, on the running Odoo."""
+    return ([(module, "dispatch_rpc", _dispatch_rpc) for module in compat.rpc_controller_modules()]
+            + [(compat.xmlrpc_controller(), "_xmlrpc", _xmlrpc)])
 
 
 def install() -> None:
-    patching.wrap(rpc_controller, "dispatch_rpc", _dispatch_rpc)
-    patching.wrap(rpc_controller.RPC, "_xmlrpc", _xmlrpc)
+    for owner, name, wrapper in places():
+        _originals[name] = patching.wrap(owner, name, wrapper)

@@ -8,4 +8,3 @@ from . import api_monitor_rule
 from . import api_monitor_alert
 from . import api_monitor_incident
 from . import api_monitor_notification
-from . import api_monitor_backtest

@@ -1,26 +1,18 @@
-import datetime
 import time
 
 from odoo import api, fields, models
 
 from ..core import alerting
-from ..instrumentation import wake
-from .api_monitor_receiver import SEVERITY_SELECTION
-
-
-def to_datetime(epoch):
-    return None if epoch is None else datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).replace(tzinfo=None)
-
-
-def to_epoch(value):
-    return None if not value else value.replace(tzinfo=datetime.timezone.utc).timestamp()
+from ..core.rules import SEVERITY_LABELS
+from ..core.times import to_datetime, to_epoch
+from ..storage import store, wake
 
 
 class ApiMonitorAlert(models.Model):
     """The state of one rule for one group (an endpoint, or the rule's whole selection).
 
     Kept in the database so that a restart neither loses nor repeats an alert; the transitions are
-    ``core.alerting.step``.
+    ``core.alerting.step``, decided by ``core.evaluation``.
     """
 
     _name = "api.monitor.alert"
@@ -31,7 +23,7 @@ class ApiMonitorAlert(models.Model):
     rule_id = fields.Many2one("api.monitor.rule", required=True, ondelete="cascade", index=True)
     group_key = fields.Char(required=True, help="The endpoint, or * when the rule groups its whole selection.")
     state = fields.Selection([(s, s.capitalize()) for s in alerting.STATES], default=alerting.INACTIVE, required=True)
-    severity = fields.Selection(SEVERITY_SELECTION)
+    severity = fields.Selection(list(SEVERITY_LABELS))
     active_since = fields.Datetime()
     fired_at = fields.Datetime()
     last_breach_at = fields.Datetime()
@@ -57,37 +49,40 @@ class ApiMonitorAlert(models.Model):
         if any(self[key] != value for key, value in values.items()):
             self.write(values)
 
-    def _advance(self, verdict, members, now, timing, updates):
-        """Apply one evaluation's verdict; returns when the state would change by itself (epoch) or None.
+    def _apply(self, outcome, now, updates):
+        """Store one evaluation's outcome (``core.evaluation.Outcome``) and act on its events.
 
         A firing alert that keeps breaching only moves its ``last_breach_at`` and its incident's figures:
-        those go into ``updates`` (an :class:`EvaluationUpdates`) and are written in bulk at the end of the
-        evaluation. Transitions are written at once.
+        those go into ``updates`` and are written in bulk at the end of the evaluation. Transitions are
+        written at once.
         """
         self.ensure_one()
-        previous = self._core_state()
-        state, events = alerting.step(previous, verdict.breach, verdict.severity, now, timing)
-        if (not events and previous.state == state.state == alerting.FIRING and previous.severity == state.severity
-                and previous.clear_since == state.clear_since):
+        previous, state, verdict = outcome.previous or alerting.AlertState(), outcome.state, outcome.verdict
+        steady = (not outcome.events and previous.state == state.state == alerting.FIRING
+                  and previous.severity == state.severity and previous.clear_since == state.clear_since)
+        if steady:
             if state.last_breach_at != previous.last_breach_at:
                 updates.alerts.append((self.id, to_datetime(state.last_breach_at)))
         else:
             self._store(state)
         Incident = self.env["api.monitor.incident"]
-        for event in events:
+        for event in outcome.events:
             if event == alerting.FIRE:
-                self.incident_id = Incident._open(self, verdict, members, now)
+                self.incident_id = Incident._open(self, verdict, list(outcome.members), now)
             elif event == alerting.ESCALATE and self.incident_id:
                 self.incident_id._escalate(state.severity, verdict)
             elif event == alerting.RESOLVE and self.incident_id:
                 self.incident_id._observe(verdict)
                 self.incident_id._resolve("recovered", now=now)
         if state.state == alerting.FIRING and self.incident_id and self.incident_id.state != "resolved":
-            if events:
+            if outcome.events:
                 self.incident_id._observe(verdict)
             else:
                 updates.observe(self.incident_id, verdict)
-        return alerting.next_evaluation(state, timing)
+
+    @api.model
+    def _updates(self):
+        return EvaluationUpdates()
 
     @api.model
     def _wake_evaluator_at(self, at):
@@ -117,19 +112,19 @@ class EvaluationUpdates:
             self.incidents.append((incident.id, *values))
 
     def apply(self, env):
-        from psycopg2.extras import execute_values
-
         cr = env.cr
         if self.alerts:
-            execute_values(cr._obj, """UPDATE api_monitor_alert AS a SET last_breach_at = v.at, write_date = now() AT TIME ZONE 'UTC'
-                                       FROM (VALUES %s) AS v(id, at) WHERE a.id = v.id""",
-                           self.alerts, template="(%s, %s::timestamp)")
+            store.execute_values(
+                cr, """UPDATE api_monitor_alert AS a SET last_breach_at = v.at, write_date = now() AT TIME ZONE 'UTC'
+                       FROM (VALUES %s) AS v(id, at) WHERE a.id = v.id""",
+                sorted(self.alerts), template="(%s, %s::timestamp)")
             env["api.monitor.alert"].invalidate_model(["last_breach_at"])
         if self.incidents:
-            execute_values(cr._obj, """UPDATE api_monitor_incident AS i SET current_ratio = v.ratio, peak_ratio = v.peak,
-                                         window_requests = v.requests, window_errors = v.errors, detail = v.detail,
-                                         write_date = now() AT TIME ZONE 'UTC'
-                                       FROM (VALUES %s) AS v(id, ratio, peak, requests, errors, detail)
-                                       WHERE i.id = v.id""", self.incidents)
+            store.execute_values(
+                cr, """UPDATE api_monitor_incident AS i SET current_ratio = v.ratio, peak_ratio = v.peak,
+                         window_requests = v.requests, window_errors = v.errors, detail = v.detail,
+                         write_date = now() AT TIME ZONE 'UTC'
+                       FROM (VALUES %s) AS v(id, ratio, peak, requests, errors, detail) WHERE i.id = v.id""",
+                sorted(self.incidents), template="(%s, %s::float, %s::float, %s::int, %s::int, %s)")
             env["api.monitor.incident"].invalidate_model(
                 ["current_ratio", "peak_ratio", "window_requests", "window_errors", "detail"])

@@ -2,7 +2,7 @@ import logging
 
 from odoo import api, fields, models
 
-from ..instrumentation import store
+from ..storage import store
 
 _logger = logging.getLogger(__name__)
 
@@ -33,11 +33,16 @@ class ApiMonitorBucket(models.Model):
 
     @api.model
     def _cron_prune(self):
-        """Delete buckets and failure samples older than the configured retention."""
+        """Delete buckets and failure samples older than the configured retention, and forget the endpoints
+        that had no traffic for as long."""
+        self.env.flush_all()
         settings = store.load_settings(self.env.cr)
         buckets, failures = store.prune(self.env.cr, settings.retention_days)
+        evicted = store.evict_endpoints(self.env.cr, settings.retention_days)
+        if evicted:
+            self.env["api.monitor.endpoint"].invalidate_model()
         _logger.info(
-            "api_monitor: pruned %s buckets and %s failure samples older than %s days",
-            buckets, failures, settings.retention_days,
+            "api_monitor: pruned %s buckets and %s failure samples older than %s days, forgot %s idle endpoints",
+            buckets, failures, settings.retention_days, len(evicted),
         )
         return buckets, failures

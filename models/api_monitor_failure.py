@@ -20,4 +20,5 @@ class ApiMonitorFailure(models.Model):
     code = fields.Integer(readonly=True, string="HTTP status")
     request_id = fields.Char(readonly=True, index=True, string="Request ID")
     exception = fields.Char(readonly=True)
-    message = fields.Text(readonly=True)
+    # an exception's message may name customers or records: managers only
+    message = fields.Text(readonly=True, groups="api_monitor.group_api_monitor_manager")

@@ -1,26 +1,27 @@
-import dataclasses
-import json
 import time
 import urllib.parse
 
 from markupsafe import Markup
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..core import alerting, notify
+from ..core import alerting, links, notify
+from ..core import incident as lifecycle
 from ..core.chart import error_ratio_svg
-from .api_monitor_alert import to_datetime, to_epoch
-from .api_monitor_receiver import SEVERITY_SELECTION
+from ..core.rules import SEVERITY_LABELS
+from ..core.times import iso, to_datetime, to_epoch
+from ..storage import store
 
 MANAGER = "api_monitor.group_api_monitor_manager"
-STATES = [("triggered", "Triggered"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")]
+USER = "api_monitor.group_api_monitor_user"
 
 
 class ApiMonitorIncident(models.Model):
     """A firing alert the on-call engineer deals with: triggered, acknowledged, resolved.
 
-    One open incident per rule and group; every notification about it shares one ``dedup_key``.
+    One open incident per rule and group; every notification about it shares one ``dedup_key``. Each step
+    of its life, and who hears of it, is decided by ``core.incident``.
     """
 
     _name = "api.monitor.incident"
@@ -33,8 +34,9 @@ class ApiMonitorIncident(models.Model):
     alert_id = fields.Many2one("api.monitor.alert", readonly=True, ondelete="set null")
     endpoint = fields.Char(readonly=True, required=True)
     endpoint_names = fields.Text(string="Endpoints", readonly=True)
-    severity = fields.Selection(SEVERITY_SELECTION, required=True, readonly=True, tracking=True)
-    state = fields.Selection(STATES, default="triggered", required=True, readonly=True, tracking=True, index=True)
+    severity = fields.Selection(list(SEVERITY_LABELS), required=True, readonly=True, tracking=True)
+    state = fields.Selection([(s, s.capitalize()) for s in lifecycle.STATES], default=lifecycle.TRIGGERED,
+                             required=True, readonly=True, tracking=True, index=True)
     triggered_at = fields.Datetime(readonly=True, required=True)
     acknowledged_at = fields.Datetime(readonly=True)
     acknowledged_by_id = fields.Many2one("res.users", string="Acknowledged by", readonly=True)
@@ -63,8 +65,8 @@ class ApiMonitorIncident(models.Model):
     @api.depends("current_ratio", "peak_ratio")
     def _compute_ratio_label(self):
         for incident in self:
-            incident.ratio_label = _("%(now).1f%% now, peak %(peak).1f%%",
-                                     now=100 * incident.current_ratio, peak=100 * incident.peak_ratio)
+            incident.ratio_label = self.env._("%(now).1f%% now, peak %(peak).1f%%",
+                                              now=100 * incident.current_ratio, peak=100 * incident.peak_ratio)
 
     # -- display ----------------------------------------------------------------------------------
     def _members(self):
@@ -95,20 +97,16 @@ class ApiMonitorIncident(models.Model):
     @api.depends("endpoint", "triggered_at", "resolved_at", "rule_id.dashboard_url_template", "rule_id.logs_url_template")
     def _compute_links(self):
         for incident in self:
-            incident.dashboard_url = incident._link(incident.rule_id.dashboard_url_template)
-            incident.logs_url = incident._link(incident.rule_id.logs_url_template)
+            values = incident._link_values()
+            incident.dashboard_url = links.render(incident.rule_id.dashboard_url_template, values) or False
+            incident.logs_url = links.render(incident.rule_id.logs_url_template, values) or False
 
-    def _link(self, template):
-        if not template or not self.triggered_at:
-            return False
+    def _link_values(self):
+        if not self.triggered_at:
+            return {}
         start, end = self._span()
-        sample = self.failure_ids[:1].request_id or ""
-        values = {
-            "endpoint": self.endpoint, "request_id": sample,
-            "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start)),
-            "end": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(end)),
-        }
-        return template.format_map({k: urllib.parse.quote(v, safe="") for k, v in values.items()})
+        return {"endpoint": self.endpoint, "request_id": self.failure_ids[:1].request_id or "",
+                "start": iso(start), "end": iso(end)}
 
     @api.depends("endpoint", "endpoint_names", "triggered_at", "resolved_at")
     def _compute_chart(self):
@@ -117,13 +115,7 @@ class ApiMonitorIncident(models.Model):
                 incident.chart = False
                 continue
             start, end = incident._span()
-            before = 30 * 60
-            self.env.cr.execute(
-                """SELECT extract(epoch FROM start), SUM(requests), SUM(server_errors) FROM api_monitor_bucket
-                   WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s GROUP BY start ORDER BY start""",
-                [incident._members(), to_datetime(start - before), to_datetime(end + before)],
-            )
-            points = [(float(t), int(n), int(e)) for t, n, e in self.env.cr.fetchall()]
+            points = store.minute_series(self.env.cr, incident._members(), start - 1800, end + 1800)
             threshold = incident.rule_id.threshold if incident.rule_id.kind == "threshold" else None
             incident.chart = Markup(error_ratio_svg(
                 points, to_epoch(incident.triggered_at), to_epoch(incident.resolved_at), threshold))
@@ -133,17 +125,18 @@ class ApiMonitorIncident(models.Model):
     def _open(self, alert, verdict, members, now):
         """A rule fired: open the incident and page its receivers."""
         rule = alert.rule_id
-        endpoint = alert.group_key if alert.group_key != "*" else _("%(n)s endpoints of %(rule)s", n=len(members), rule=rule.name)
+        endpoint = alert.group_key if alert.group_key != "*" else self.env._(
+            "%(n)s endpoints of %(rule)s", n=len(members), rule=rule.name)
+        step = lifecycle.trigger(verdict.severity, rule.receiver_ids._lifecycle())
         incident = self.create({
             "rule_id": rule.id, "alert_id": alert.id, "endpoint": endpoint,
             "endpoint_names": "\n".join(members) if alert.group_key == "*" else False,
-            "severity": verdict.severity, "triggered_at": to_datetime(now),
+            "severity": verdict.severity, "triggered_at": to_datetime(now), "state": step.state,
             "current_ratio": verdict.ratio or 0.0, "peak_ratio": verdict.ratio or 0.0,
             "window_requests": verdict.window.requests, "window_errors": verdict.window.errors, "detail": verdict.detail,
         })
-        incident.message_post(body=_("Triggered: %(detail)s.", detail=verdict.detail))
-        receivers = rule.receiver_ids.filtered(lambda r: r.accepts(incident.severity))
-        incident._notify(notify.TRIGGER, receivers)
+        incident.message_post(body=self.env._("Triggered: %(detail)s.", detail=verdict.detail))
+        incident._notify(step)
         return incident
 
     @api.model_create_multi
@@ -170,65 +163,69 @@ class ApiMonitorIncident(models.Model):
     def _escalate(self, severity, verdict):
         """A more severe tier breaches: raise the severity and, unless someone already acknowledged, page."""
         self.severity = severity
-        self.message_post(body=_("Escalated to %(severity)s: %(detail)s.", severity=severity, detail=verdict.detail))
-        if self.state == "triggered":
-            receivers = self.rule_id.receiver_ids.filtered(lambda r: r.accepts(severity))
-            self._notify(notify.TRIGGER, receivers)
+        self.message_post(body=self.env._("Escalated to %(severity)s: %(detail)s.", severity=severity,
+                                          detail=verdict.detail))
+        self._notify(lifecycle.escalate(self.state, severity, self.rule_id.receiver_ids._lifecycle()))
 
     def _resolve(self, resolution, by=None, actor="", now=None):
-        for incident in self.filtered(lambda i: i.state != "resolved"):
-            incident.write({"state": "resolved", "resolution": resolution, "resolved_at": to_datetime(now or time.time()),
+        now = now or time.time()
+        origin = lifecycle.IN_PAGERDUTY if resolution == "pagerduty" else lifecycle.IN_ODOO
+        labels = dict(self._fields["resolution"].selection)
+        for incident in self.filtered(lambda i: i.state != lifecycle.RESOLVED):
+            step = lifecycle.resolve(incident.state, incident._paged_receivers()._lifecycle(), origin)
+            incident.write({"state": step.state, "resolution": resolution, "resolved_at": to_datetime(now),
                             "resolved_by_id": by.id if by else False})
-            if incident.alert_id and incident.alert_id.incident_id == incident and incident.alert_id.state != alerting.RESOLVED:
-                incident.alert_id._store(alerting.resolve_manually(incident.alert_id._core_state(), now or time.time()))
-            labels = dict(self._fields["resolution"].selection)
-            incident.message_post(body=_("Resolved: %(how)s%(who)s.", how=labels[resolution],
-                                         who=f" ({actor or (by.name if by else '')})" if (actor or by) else ""))
-            skip = "pagerduty" if resolution == "pagerduty" else None
-            incident._notify(notify.RESOLVE, incident._paged_receivers(skip), actor=actor or (by.name if by else ""))
+            alert = incident.alert_id
+            if alert and alert.incident_id == incident and alert.state != "resolved":
+                alert._store(alerting.resolve_manually(alert._core_state(), now))
+            who = actor or (by.name if by else "")
+            incident.message_post(body=self.env._("Resolved: %(how)s%(who)s.", how=labels[resolution],
+                                                  who=f" ({who})" if who else ""))
+            incident._notify(step, actor=who)
 
     def _acknowledge(self, by=None, actor=""):
-        for incident in self.filtered(lambda i: i.state == "triggered"):
-            incident.write({"state": "acknowledged", "acknowledged_at": fields.Datetime.now(),
+        origin = lifecycle.IN_PAGERDUTY if actor else lifecycle.IN_ODOO
+        for incident in self.filtered(lambda i: i.state == lifecycle.TRIGGERED):
+            step = lifecycle.acknowledge(incident.state, incident._paged_receivers()._lifecycle(), origin)
+            incident.write({"state": step.state, "acknowledged_at": fields.Datetime.now(),
                             "acknowledged_by_id": by.id if by else False, "acknowledged_by_name": actor or False})
-            incident.message_post(body=_("Acknowledged by %(who)s.", who=actor or (by.name if by else "?")))
-            skip = "pagerduty" if actor else None
-            receivers = incident._paged_receivers(skip).filtered(lambda r: r.kind != "alertmanager")
-            incident._notify(notify.ACKNOWLEDGE, receivers, actor=actor or (by.name if by else ""))
+            who = actor or (by.name if by else "?")
+            incident.message_post(body=self.env._("Acknowledged by %(who)s.", who=who))
+            incident._notify(step, actor=actor or (by.name if by else ""))
 
-    def _paged_receivers(self, skip_kind=None):
-        """The receivers that were sent this incident's trigger (only they get its acknowledge and resolve)."""
-        receivers = self.notification_ids.filtered(lambda n: n.action == notify.TRIGGER).receiver_id
-        return receivers.filtered(lambda r: r.kind != skip_kind) if skip_kind else receivers
+    def _paged_receivers(self):
+        """The receivers that were sent this incident's trigger (only they hear of its acknowledge and resolve)."""
+        return self.notification_ids.filtered(lambda n: n.action == notify.TRIGGER).receiver_id
 
     def action_acknowledge(self):
         """The Acknowledge button: any API Monitoring user; PagerDuty gets an ``acknowledge`` event."""
         self._check_responder()
-        if any(incident.state != "triggered" for incident in self):
-            raise UserError(_("Only triggered incidents can be acknowledged."))
+        if any(incident.state != lifecycle.TRIGGERED for incident in self):
+            raise UserError(self.env._("Only triggered incidents can be acknowledged."))
         self.sudo()._acknowledge(by=self.env.user)
         return True
 
     def action_resolve(self):
         """The Resolve button: any API Monitoring user; PagerDuty gets a ``resolve`` event."""
         self._check_responder()
-        if any(incident.state == "resolved" for incident in self):
-            raise UserError(_("This incident is already resolved."))
+        if any(incident.state == lifecycle.RESOLVED for incident in self):
+            raise UserError(self.env._("This incident is already resolved."))
         self.sudo()._resolve("manual", by=self.env.user)
         return True
 
     def _check_responder(self):
         # users read incidents but may not write them directly: the buttons are their only way in
         self.check_access("read")
-        if not self.env.user.has_group("api_monitor.group_api_monitor_user"):
-            raise UserError(_("Only API Monitoring users can acknowledge or resolve incidents."))
+        if not self.env.user.has_group(USER):
+            raise UserError(self.env._("Only API Monitoring users can acknowledge or resolve incidents."))
 
     def _apply_pagerduty(self, event_type, actor):
         """An acknowledgement or resolution made in PagerDuty (signed webhook): mirror it, tell the others."""
+        who = f"PagerDuty: {actor}" if actor else "PagerDuty"
         if event_type == "incident.acknowledged":
-            self._acknowledge(actor=f"PagerDuty: {actor}" if actor else "PagerDuty")
+            self._acknowledge(actor=who)
         elif event_type == "incident.resolved":
-            self._resolve("pagerduty", actor=f"PagerDuty: {actor}" if actor else "PagerDuty")
+            self._resolve("pagerduty", actor=who)
 
     # -- notifications ----------------------------------------------------------------------------
     def _event(self, action, actor=""):
@@ -241,21 +238,23 @@ class ApiMonitorIncident(models.Model):
             severity=self.severity, endpoint=self.endpoint, ratio=self.current_ratio,
             requests=self.window_requests, errors=self.window_errors, window=self.rule_id._window_label(),
             threshold=self.rule_id._threshold_label(), detail=self.detail or "",
-            started_at=self.triggered_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            started_at=iso(to_epoch(self.triggered_at)),
             source=urllib.parse.urlsplit(params.get_param("web.base.url", base_url)).hostname or "odoo",
             incident_url=f"{base_url}/odoo/action-api_monitor.action_api_monitor_incident/{self.id}",
             runbook_url=self.runbook_url or "", dashboard_url=self.dashboard_url or "", logs_url=self.logs_url or "",
-            sample_request_ids=tuple(self.failure_ids[: notify.SAMPLE_IDS_LIMIT].mapped("request_id")), actor=actor,
+            sample_request_ids=tuple(self.failure_ids[: notify.event.SAMPLE_IDS_LIMIT].mapped("request_id")),
+            actor=actor,
         )
 
-    def _notify(self, action, receivers, actor=""):
-        """Queue one notification per receiver in the outbox, and wake the delivery."""
+    def _notify(self, step, actor=""):
+        """Queue ``step``'s event for its receivers in the outbox, and wake the delivery."""
         self.ensure_one()
-        if not receivers:
+        if not step.action or not step.tell:
             return
-        payload = json.dumps(dataclasses.asdict(self._event(action, actor)))
+        payload = self._event(step.action, actor).to_json()
         self.env["api.monitor.notification"].sudo().create([
-            {"incident_id": self.id, "receiver_id": receiver.id, "action": action, "payload": payload}
-            for receiver in receivers
+            {"incident_id": self.id, "receiver_id": receiver_id, "action": step.action, "payload": payload}
+            for receiver_id in step.tell
         ])
         self.env["api.monitor.notification"]._wake_delivery()
+

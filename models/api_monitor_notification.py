@@ -1,15 +1,17 @@
-import json
+import logging
+import queue
 import threading
 import time
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
 
 from ..core import notify
-from ..instrumentation import wake
-from .api_monitor_alert import to_datetime, to_epoch
+from ..core.times import to_datetime, to_epoch
+from ..storage import wake
 
+_logger = logging.getLogger(__name__)
 PARAM_GIVE_UP_MINUTES = "api_monitor.delivery_give_up_minutes"
+MANAGER = "api_monitor.group_api_monitor_manager"
 
 
 class ApiMonitorNotification(models.Model):
@@ -17,6 +19,7 @@ class ApiMonitorNotification(models.Model):
 
     Rows are written in the evaluator's transaction, so an incident and its notifications exist together or
     not at all. ``payload`` holds the event without any secret; the receiver adds its secret when sending.
+    What the remote answered and why a delivery failed are for managers' eyes only.
     """
 
     _name = "api.monitor.notification"
@@ -37,8 +40,8 @@ class ApiMonitorNotification(models.Model):
     next_attempt_at = fields.Datetime(readonly=True, default=fields.Datetime.now, index=True)
     sent_at = fields.Datetime(readonly=True)
     last_status = fields.Integer(string="Last HTTP status", readonly=True)
-    last_error = fields.Char(readonly=True)
-    response = fields.Text(readonly=True)
+    last_error = fields.Char(readonly=True, groups=MANAGER)
+    response = fields.Text(readonly=True, groups=MANAGER)
     payload = fields.Text(readonly=True)
 
     @api.model
@@ -49,30 +52,54 @@ class ApiMonitorNotification(models.Model):
 
     @api.model
     def _cron_deliver(self, limit=200):
-        """Send what is due, oldest first, one committed transaction per notification (like mail's queue).
+        """Send what is due and record each answer in its own savepoint and commit (like mail's queue).
 
-        A notification waits while an older one of the same incident and receiver is still pending, so a
-        resolve never overtakes its trigger.
+        The oldest pending notification of each incident and receiver goes first (a resolve never overtakes
+        its trigger). Receivers are sent to side by side, one thread each, so a receiver that hangs or
+        fails delays no other; within one receiver, notifications go in order, and one that got no answer
+        holds back that receiver's others until the next run. Whatever one notification does, it is decided
+        on its own, and the others are delivered.
         """
         auto_commit = not getattr(threading.current_thread(), "testing", False)
-        now = time.time()
-        due = self.search([("state", "=", "pending"), ("next_attempt_at", "<=", to_datetime(now))], order="id", limit=limit)
-        blocked = set()
+        cr = self.env.cr
+        due = self.search([("state", "=", "pending"), ("next_attempt_at", "<=", to_datetime(time.time()))],
+                          order="id", limit=limit)
+        started, waiting, by_receiver = set(), set(), {}
         for notification in due:
             lane = (notification.incident_id.id, notification.receiver_id.id)
-            if lane in blocked or notification._has_older_pending():
-                blocked.add(lane)
+            if lane in waiting:
                 continue
-            self.env.cr.execute(
-                "SELECT id FROM api_monitor_notification WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
-                [notification.id])
-            if not self.env.cr.fetchone():
+            if lane not in started and notification._has_older_pending():  # an older one waits for its retry
+                waiting.add(lane)
                 continue
-            notification._deliver(time.time())
-            if notification.state == "pending":
-                blocked.add(lane)
-            if auto_commit:
-                self.env.cr.commit()
+            cr.execute("SELECT id FROM api_monitor_notification WHERE id = %s AND state = 'pending' "
+                       "FOR UPDATE SKIP LOCKED", [notification.id])
+            if not cr.fetchone():
+                waiting.add(lane)
+                continue
+            started.add(lane)
+            try:
+                outbound, config = notification._prepare()
+            except (ValueError, TypeError, KeyError) as exc:  # not configured, a body too big, a payload unread
+                notification._record_safely(notify.Answer(None, error=str(exc)), time.time(), refused=True)
+                if auto_commit:
+                    cr.commit()
+                continue
+            by_receiver.setdefault(notification.receiver_id.id, []).append((notification, lane, outbound, config))
+        answers = queue.Queue()
+        threads = [threading.Thread(target=_send_in_order, args=(work, answers), daemon=True,
+                                    name=f"api_monitor delivery {receiver_id}")
+                   for receiver_id, work in by_receiver.items()]
+        for thread in threads:
+            thread.start()
+        for _ in range(sum(len(work) for work in by_receiver.values())):
+            notification, answer = answers.get()
+            if answer is not None:
+                notification._record_safely(answer, time.time())
+                if auto_commit:
+                    cr.commit()
+        for thread in threads:
+            thread.join()
         self._schedule_next()
 
     def _has_older_pending(self):
@@ -80,37 +107,53 @@ class ApiMonitorNotification(models.Model):
             ("incident_id", "=", self.incident_id.id), ("receiver_id", "=", self.receiver_id.id),
             ("state", "=", "pending"), ("id", "<", self.id)], limit=1))
 
-    def _deliver(self, now):
-        """One attempt; the answer is read by ``core.notify.decide``."""
+    def _prepare(self):
+        """(the request to send, the receiver's config) for this notification."""
         self.ensure_one()
-        event = notify.IncidentEvent(**{**json.loads(self.payload),
-                                        "sample_request_ids": tuple(json.loads(self.payload)["sample_request_ids"])})
-        first = to_epoch(self.first_attempt_at) or now
+        return self.receiver_id._outbound(notify.IncidentEvent.from_json(self.payload))
+
+    def _record_safely(self, answer, now, refused=False):
+        """Record ``answer`` in a savepoint; should that fail, mark the row failed with why, so that one row
+        can never block its lane or the run."""
         try:
-            status, text, retry_after, error = self.receiver_id._post(event)
-        except (UserError, ValueError) as exc:  # not configured, or a body PagerDuty would refuse
-            status, text, retry_after, error = None, "", None, str(exc)
-            decision = notify.Decision(notify.FAILED, reason=str(exc))
+            with self.env.cr.savepoint():
+                self._record(answer, now, refused)
+        except Exception as exc:  # noqa: BLE001 - one notification never stops the others
+            _logger.exception("api_monitor: the answer to notification %s could not be recorded", self.id)
+            try:
+                with self.env.cr.savepoint():
+                    self.write({"state": notify.FAILED, "attempts": self.attempts + 1,
+                                "last_error": f"could not be recorded: {type(exc).__name__}"})
+            except Exception:  # noqa: BLE001
+                _logger.exception("api_monitor: notification %s could not be marked failed", self.id)
+
+    def _record(self, answer, now, refused=False):
+        """One attempt's answer, read by ``core.notify.decide``."""
+        self.ensure_one()
+        first = to_epoch(self.first_attempt_at) or now
+        if refused:
+            decision = notify.Decision(notify.FAILED, reason=answer.error or "")
         else:
-            give_up = float(self.env["ir.config_parameter"].sudo().get_param(PARAM_GIVE_UP_MINUTES, "60")) * 60
-            decision = notify.decide(status, error, self.attempts + 1, now, first,
-                                     notify.RetryPolicy(give_up_after=give_up), retry_after)
-        values = {"attempts": self.attempts + 1, "first_attempt_at": to_datetime(first), "last_status": status or 0,
-                  "last_error": decision.reason or False, "response": text or False}
+            give_up = float(self.env["ir.config_parameter"].sudo().get_param(PARAM_GIVE_UP_MINUTES, "60") or 60) * 60
+            decision = notify.decide(answer.status, answer.error, self.attempts + 1, now, first,
+                                     notify.RetryPolicy(give_up_after=give_up), answer.retry_after)
+        values = {"attempts": self.attempts + 1, "first_attempt_at": to_datetime(first),
+                  "last_status": answer.status or 0, "last_error": decision.reason or False,
+                  "response": answer.text or False}
         if decision.outcome == notify.SENT:
             values.update(state="sent", sent_at=to_datetime(now))
         elif decision.outcome == notify.RETRY:
             values.update(next_attempt_at=to_datetime(decision.retry_at))
         else:
             values.update(state=decision.outcome)
-        self.write(values)
+        self.sudo().write(values)
         if decision.outcome in (notify.FAILED, notify.GAVE_UP):
             self._report_failure(decision)
 
     def _report_failure(self, decision):
         incident = self.incident_id
-        problem = _("%(action)s to %(receiver)s not delivered: %(reason)s",
-                    action=self.action, receiver=self.receiver_id.name, reason=decision.reason)
+        problem = self.env._("%(action)s to %(receiver)s not delivered: %(reason)s",
+                             action=self.action, receiver=self.receiver_id.name, reason=decision.reason)
         incident.delivery_problem = problem
         incident.message_post(body=problem)
         if decision.outcome == notify.GAVE_UP:
@@ -118,7 +161,8 @@ class ApiMonitorNotification(models.Model):
             for manager in managers:
                 incident.activity_schedule(
                     "mail.mail_activity_data_todo", user_id=manager.id,
-                    summary=_("Page not delivered to %(receiver)s", receiver=self.receiver_id.name), note=problem)
+                    summary=self.env._("Page not delivered to %(receiver)s", receiver=self.receiver_id.name),
+                    note=problem)
 
     @api.model
     def _schedule_next(self):
@@ -132,3 +176,23 @@ class ApiMonitorNotification(models.Model):
             cron.sudo()._trigger(at=pending.next_attempt_at)
             dbname = self.env.cr.dbname
             self.env.cr.postcommit.add(lambda: wake.wake_at(dbname, "deliver", at))
+
+
+def _send_in_order(work, answers):
+    """One receiver's notifications, in order, on a thread of its own (HTTP only, no database). One that was
+    not accepted holds back the later ones of its lane (a resolve never overtakes its trigger); after an
+    attempt that got no answer at all, every other waits for the next run: a hanging receiver costs one
+    timeout a run."""
+    stalled, held = False, set()
+    for notification, lane, outbound, config in work:
+        if stalled or lane in held:
+            answers.put((notification, None))
+            continue
+        try:
+            answer = notify.send(outbound, config.timeout, config.secrets)
+        except Exception as exc:  # noqa: BLE001 - send never raises; should it, the run still ends
+            answer = notify.Answer(None, error=f"could not be sent: {type(exc).__name__}")
+        stalled = answer.status is None
+        if not (answer.status is not None and 200 <= answer.status < 300):
+            held.add(lane)
+        answers.put((notification, answer))

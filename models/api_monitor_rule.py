@@ -1,41 +1,37 @@
 import base64
 import io
-import re
+import logging
 import time
 import zipfile
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..core import alerting
+from ..core import alerting, evaluation
 from ..core.export import RuleExport, alertmanager_config, prometheus_rules
 from ..core.rules import (
     SELECT_PATTERN,
+    SEVERITY_LABELS,
     BurnRateRule,
+    RuleError,
+    RuleFields,
     ThresholdRule,
-    Window,
-    HOURLY_FROM_MINUTES,
-    select_endpoints,
-    split_window,
-    window_cutoff,
+    check_rule,
     workbook_tiers,
 )
-from ..instrumentation import store
-from .api_monitor_alert import EvaluationUpdates
-from .api_monitor_receiver import SEVERITY_SELECTION
+from ..storage import store
 
+_logger = logging.getLogger(__name__)
 
 #: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
 EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
-_ZERO = Window()
-_NO_SUMS: dict = {}
 
 
 class ApiMonitorRule(models.Model):
     """An alert rule: which endpoints, what counts as a breach, who is told.
 
-    The evaluator (:meth:`_evaluate`) applies every active rule to the one-minute buckets, through the
-    decisions of ``core.rules`` and the state machine of ``core.alerting``.
+    The evaluator (:meth:`_evaluate`) reads the window sums, lets ``core.evaluation`` decide, and stores
+    what it decided; every check of a rule's values is ``core.rules.check_rule``.
     """
 
     _name = "api.monitor.rule"
@@ -55,7 +51,8 @@ class ApiMonitorRule(models.Model):
         string="Endpoints", required=True, default="critical",
     )
     endpoint_ids = fields.Many2many("api.monitor.endpoint", string="Chosen endpoints")
-    endpoint_pattern = fields.Char(help="A regular expression searched in endpoint names, e.g. ^/web/dataset/call_kw/sale\\.")
+    endpoint_pattern = fields.Char(
+        help="Globs separated by spaces; * stands for any characters, e.g. /web/dataset/call_kw/sale.*")
     group_by = fields.Selection(
         [("endpoint", "One incident per endpoint"), ("rule", "One incident for the whole selection")],
         required=True, default="endpoint",
@@ -68,17 +65,19 @@ class ApiMonitorRule(models.Model):
     keep_firing_minutes = fields.Float(string="Keep firing (minutes)", default=5.0,
                                        help="How long a firing rule waits without a breach before it resolves.")
     objective = fields.Float(default=0.999, digits=(16, 5), help="The SLO: share of requests without server error.")
-    page_severity = fields.Selection(SEVERITY_SELECTION, default="P1", required=True,
+    page_severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True,
                                      help="Severity of the fast-burn (page) tiers: 14.4x over 1h and 5m, 6x over 6h and 30m.")
-    ticket_severity = fields.Selection(SEVERITY_SELECTION, default="P3", required=True,
+    ticket_severity = fields.Selection(list(SEVERITY_LABELS), default="P3", required=True,
                                        help="Severity of the slow-burn (ticket) tiers: 3x over 1d and 2h, 1x over 3d and 6h.")
-    severity = fields.Selection(SEVERITY_SELECTION, default="P1", required=True)
+    severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True)
     receiver_ids = fields.Many2many("api.monitor.receiver", string="Receivers")
     runbook_url = fields.Char(string="Runbook URL")
     dashboard_url_template = fields.Char(
-        string="Dashboard link", help="May use {endpoint}, {start} and {end} (ISO 8601, URL-encoded).")
+        string="Dashboard link", help="May use {endpoint}, {start} and {end} (ISO 8601, URL-encoded); other "
+                                      "braces are kept as written.")
     logs_url_template = fields.Char(
-        string="Logs link", help="May use {endpoint}, {request_id}, {start} and {end}.")
+        string="Logs link", help="May use {endpoint}, {request_id}, {start} and {end}; other braces (a Loki "
+                                 "query's {job=\"odoo\"}) are kept as written.")
     alert_ids = fields.One2many("api.monitor.alert", "rule_id", readonly=True)
     incident_ids = fields.One2many("api.monitor.incident", "rule_id", readonly=True)
     incident_count = fields.Integer(compute="_compute_incident_count")
@@ -90,43 +89,29 @@ class ApiMonitorRule(models.Model):
         for rule in self:
             rule.incident_count = counts.get(rule, 0)
 
-    # -- validation -------------------------------------------------------------------------------
-    @api.constrains("threshold", "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes",
-                    "objective", "endpoint_selection", "endpoint_pattern", "kind")
+    # -- the rule as core sees it -----------------------------------------------------------------
+    def _rule_fields(self):
+        self.ensure_one()
+        return RuleFields(
+            kind=self.kind, selection=self.endpoint_selection, pattern=self.endpoint_pattern or "",
+            threshold=self.threshold, window_minutes=self.window_minutes, min_requests=self.min_requests,
+            pending_minutes=self.pending_minutes, keep_firing_minutes=self.keep_firing_minutes,
+            objective=self.objective, severity=self.severity, page_severity=self.page_severity,
+            ticket_severity=self.ticket_severity, runbook_url=self.runbook_url or "",
+            dashboard_url_template=self.dashboard_url_template or "", logs_url_template=self.logs_url_template or "",
+        )
+
+    @api.constrains("kind", "threshold", "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes",
+                    "objective", "endpoint_selection", "endpoint_pattern", "severity", "page_severity",
+                    "ticket_severity", "runbook_url", "dashboard_url_template", "logs_url_template")
     def _check_rule(self):
         retention = store.load_settings(self.env.cr).retention_days
         for rule in self:
-            if rule.kind == "threshold":
-                if not 0 < rule.threshold < 1:
-                    raise ValidationError(_("The threshold is a ratio between 0 and 1 (0.05 means 5%%); %(value)s is "
-                                            "not.", value=rule.threshold))
-                if not 1 <= rule.window_minutes <= retention * 1440:
-                    raise ValidationError(_("The window must be between 1 minute (the bucket width) and %(max)s "
-                                            "minutes (the %(days)s days of bucket retention); %(value)s is not.",
-                                            max=retention * 1440, days=retention, value=rule.window_minutes))
-            else:
-                if not 0 < rule.objective < 1:
-                    raise ValidationError(_("The objective is a ratio between 0 and 1 (0.999 means 99.9%%); "
-                                            "%(value)s is not.", value=rule.objective))
-                longest = max(t.long for t in workbook_tiers())
-                if longest > retention * 1440:
-                    raise ValidationError(_("Burn-rate rules look back 3 days: raise the bucket retention to at least "
-                                            "3 days (it is %(days)s).", days=retention))
-            if rule.min_requests < 1:
-                raise ValidationError(_("The minimum number of requests must be at least 1; %(value)s is not.",
-                                        value=rule.min_requests))
-            if rule.pending_minutes < 0 or rule.keep_firing_minutes < 0:
-                raise ValidationError(_("Pending and keep-firing times cannot be negative."))
-            if rule.endpoint_selection == SELECT_PATTERN:
-                try:
-                    re.compile(rule.endpoint_pattern or "")
-                except re.error as exc:
-                    raise ValidationError(_("The endpoint pattern %(pattern)r is not a valid regular expression: "
-                                            "%(error)s.", pattern=rule.endpoint_pattern, error=exc)) from None
-                if not rule.endpoint_pattern:
-                    raise ValidationError(_("Give the endpoint pattern, e.g. ^/web/dataset/call_kw/sale\\."))
+            try:
+                check_rule(rule._rule_fields(), retention)
+            except RuleError as exc:
+                raise ValidationError(str(exc)) from None
 
-    # -- the rule as core sees it -----------------------------------------------------------------
     def _spec(self):
         self.ensure_one()
         if self.kind == "threshold":
@@ -136,6 +121,15 @@ class ApiMonitorRule(models.Model):
     def _timing(self):
         self.ensure_one()
         return alerting.Timing(pending=self.pending_minutes * 60, keep_firing=self.keep_firing_minutes * 60)
+
+    def _input(self):
+        self.ensure_one()
+        return evaluation.RuleInput(self.id, self._spec(), self._timing(), self._rule_fields(),
+                                    tuple(self.endpoint_ids.mapped("name")), self.group_by)
+
+    def _groups(self, endpoints):
+        """{group key: [endpoint names]} of this rule over the known endpoints (name -> critical)."""
+        return evaluation.groups(self._input(), endpoints)
 
     def _window_label(self):
         self.ensure_one()
@@ -147,15 +141,6 @@ class ApiMonitorRule(models.Model):
             return f"{100 * self.threshold:.1f}%"
         return f"{100 * self.objective:g}% objective"
 
-    def _groups(self, endpoints):
-        """{group key: [endpoint names]} of this rule over the known endpoints (name -> critical)."""
-        self.ensure_one()
-        names = select_endpoints(self.endpoint_selection, endpoints,
-                                 tuple(self.endpoint_ids.mapped("name")), self.endpoint_pattern)
-        if self.group_by == "endpoint":
-            return {name: [name] for name in names}
-        return {"*": names} if names else {}
-
     # -- evaluation -------------------------------------------------------------------------------
     @api.model
     def _cron_evaluate(self):
@@ -166,118 +151,60 @@ class ApiMonitorRule(models.Model):
         """Evaluate every active rule at ``now`` (epoch seconds); returns how many rule groups were looked at.
 
         Holds a transaction-scoped advisory lock: a second evaluation started meanwhile (another worker or
-        host) returns at once instead of doubling alerts.
+        host) returns at once instead of doubling alerts. Each rule's outcomes are stored in a savepoint of
+        their own: a rule that cannot be evaluated or stored is logged and skipped, and every other rule
+        still pages.
         """
         now = time.time() if now is None else now
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [EVALUATION_LOCK])
-        if not self.env.cr.fetchone()[0]:
+        cr = self.env.cr
+        cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [EVALUATION_LOCK])
+        if not cr.fetchone()[0]:
             return 0
-        rules = self.search([])
-        if not rules:
-            return 0
-        endpoints = {e["name"]: e["critical"] for e in self.env["api.monitor.endpoint"].search_read([], ["name", "critical"])}
-        windows = sorted({w for rule in rules for w in rule._spec().windows})
-        sums = self._window_sums(now, windows)
-        alerts = {(a.rule_id.id, a.group_key): a for a in self.env["api.monitor.alert"].search([("rule_id", "in", rules.ids)])}
-        keys_with_state = {}
-        for rule_id, key in alerts:
-            keys_with_state.setdefault(rule_id, set()).add(key)
-        selections = {}  # rules with the same endpoint selection share one look-up
-        wake, looked = [], 0
-        updates = EvaluationUpdates()
+        rules, inputs = self.search([]), []
         for rule in rules:
-            spec, timing = rule._spec(), rule._timing()
-            selection = (rule.endpoint_selection, rule.group_by, tuple(rule.endpoint_ids.ids), rule.endpoint_pattern)
-            if selection not in selections:
-                selections[selection] = rule._groups(endpoints)
-            groups = selections[selection]
-            keys = set(groups) | keys_with_state.get(rule.id, set())
-            for key in sorted(keys):
-                members = groups.get(key, [])
-                if len(members) == 1:
-                    group_sums = sums.get(members[0], _NO_SUMS)
-                else:
-                    group_sums = {w: sum((sums.get(name, _NO_SUMS).get(w, _ZERO) for name in members), start=_ZERO)
-                                  for w in spec.windows}
-                alert = alerts.get((rule.id, key))
-                if alert is None and not spec.may_breach(group_sums):
-                    continue  # no state, and no server error that could start one
-                verdict = spec.evaluate(group_sums)
-                if alert is None and not verdict.breach:
-                    continue
-                if alert is None:
-                    alert = self.env["api.monitor.alert"].create({"rule_id": rule.id, "group_key": key})
-                looked += 1
-                next_at = alert._advance(verdict, members, now, timing, updates)
-                if next_at is not None:
-                    wake.append(next_at)
+            try:
+                inputs.append(rule._input())
+            except Exception as exc:  # noqa: BLE001 - a value forced into the database past the form's checks
+                _logger.error("api_monitor: rule %s (id %s) is skipped: %s", rule.name, rule.id, exc)
+        if not inputs:
+            return 0
+        retention = store.load_settings(cr).retention_days
+        windows = sorted({w for rule in inputs for w in rule.spec.windows})
+        Alert = self.env["api.monitor.alert"]
+        alerts = {(a.rule_id.id, a.group_key): a for a in Alert.search([("rule_id", "in", rules.ids)])}
+        outcomes, skipped = evaluation.evaluate(
+            inputs, store.endpoints(cr), store.window_sums(cr, now, windows),
+            {key: alert._core_state() for key, alert in alerts.items()}, now, retention)
+        for rule_id, reason in skipped.items():
+            _logger.error("api_monitor: rule %s (id %s) is skipped: %s", rules.browse(rule_id).name, rule_id, reason)
+        by_rule = {}
+        for outcome in outcomes:
+            by_rule.setdefault(outcome.rule_id, []).append(outcome)
+        wake, updates = [], Alert._updates()
+        for rule_id, rule_outcomes in by_rule.items():
+            try:
+                with cr.savepoint():
+                    for outcome in rule_outcomes:
+                        alert = alerts.get((rule_id, outcome.key)) or Alert.create(
+                            {"rule_id": rule_id, "group_key": outcome.key})
+                        alert._apply(outcome, now, updates)
+                        if outcome.next_at is not None:
+                            wake.append(outcome.next_at)
+            except Exception:  # noqa: BLE001 - one rule never stops the others
+                _logger.exception("api_monitor: the outcome of rule id %s could not be stored; other rules go on",
+                                  rule_id)
         updates.apply(self.env)
         if wake:
-            self.env["api.monitor.alert"]._wake_evaluator_at(min(wake))
-        return looked
-
-    @api.model
-    def _window_sums(self, now, windows):
-        """{endpoint: {minutes: Window}} for every window, as ``core.rules.window_sums_hourly`` defines them.
-
-        Short windows sum minute buckets; long ones sum hourly buckets plus the minute buckets of their two
-        ends, so a 3-day window reads about 190 rows per endpoint instead of 4,320.
-        """
-        short = [w for w in windows if w < HOURLY_FROM_MINUTES]
-        long = {w: split_window(now, w) for w in windows if w >= HOURLY_FROM_MINUTES}
-        utc = store._utc
-        minute_columns, minute_params, ranges, range_params = [], [], [], []
-        for w in short:
-            minute_columns.append("start > %s")
-            minute_params.append(utc(window_cutoff(now, w)))
-        for part in long.values():
-            minute_columns.append("((start > %s AND start < %s) OR start >= %s)")
-            minute_params += [utc(part.cutoff), utc(part.first_hour), utc(part.last_hour)]
-            ranges.append("(start > %s AND start < %s)")
-            range_params += [utc(part.cutoff), utc(part.first_hour)]
-        if short:
-            ranges.append("start > %s")
-            range_params.append(utc(window_cutoff(now, max(short))))
-        if long:
-            ranges.append("start >= %s")
-            range_params.append(utc(min(part.last_hour for part in long.values())))
-        result = {}
-        self._sum_by_endpoint(
-            "api_monitor_bucket", minute_columns, minute_params,
-            f"({' OR '.join(ranges)}) AND start <= %s", [*range_params, utc(now)], [*short, *long], result)
-        if long:
-            self._sum_by_endpoint(
-                "api_monitor_bucket_hour", ["start >= %s AND start < %s"] * len(long),
-                [p for part in long.values() for p in (utc(part.first_hour), utc(part.last_hour))],
-                "start >= %s AND start < %s",
-                [utc(min(part.first_hour for part in long.values())), utc(max(part.last_hour for part in long.values()))],
-                list(long), result)
-        for sums in result.values():  # an endpoint found for some windows has every window, empty ones at zero
-            for w in windows:
-                sums.setdefault(w, _ZERO)
-        return result
-
-    @api.model
-    def _sum_by_endpoint(self, table, conditions, params, where, where_params, windows, result):
-        columns = ", ".join(
-            f"COALESCE(SUM(requests) FILTER (WHERE {c}), 0), COALESCE(SUM(server_errors) FILTER (WHERE {c}), 0)"
-            for c in conditions)
-        doubled = [p for i in range(len(conditions)) for p in _params_of(conditions, params, i) * 2]
-        self.env.cr.execute(
-            f"SELECT endpoint, {columns} FROM {table} WHERE {where} GROUP BY endpoint",  # noqa: S608 - fixed names
-            [*doubled, *where_params])
-        for row in self.env.cr.fetchall():
-            sums = result.setdefault(row[0], {})
-            for i, w in enumerate(windows):
-                sums[w] = sums.get(w, _ZERO) + Window(int(row[1 + 2 * i]), int(row[2 + 2 * i]))
+            Alert._wake_evaluator_at(min(wake))
+        return len(outcomes)
 
     # -- export to Prometheus and Alertmanager ---------------------------------------------------
     def _export_spec(self, endpoints):
         self.ensure_one()
-        names = select_endpoints(self.endpoint_selection, endpoints, tuple(self.endpoint_ids.mapped("name")),
-                                 self.endpoint_pattern) if self.endpoint_selection in ("critical", "list") else ()
+        names = self._groups(endpoints) if self.endpoint_selection in ("critical", "list") else {}
         return RuleExport(
-            name=self.name, kind=self.kind, selection=self.endpoint_selection, endpoints=tuple(names),
+            name=self.name, kind=self.kind, selection=self.endpoint_selection,
+            endpoints=tuple(sorted({n for members in names.values() for n in members})),
             pattern=self.endpoint_pattern or "", group_by=self.group_by, threshold=self.threshold,
             window_minutes=self.window_minutes, min_requests=self.min_requests, pending_minutes=self.pending_minutes,
             keep_firing_minutes=self.keep_firing_minutes, severity=self.severity, objective=self.objective,
@@ -291,9 +218,17 @@ class ApiMonitorRule(models.Model):
         Callable over XML-RPC by managers (``tools/export.py``), so the export works without the web client.
         """
         self.check_access("write")
-        endpoints = {e["name"]: e["critical"] for e in self.env["api.monitor.endpoint"].search_read([], ["name", "critical"])}
-        specs = [rule._export_spec(endpoints) for rule in self.search([])]
+        endpoints = store.endpoints(self.env.cr)
+        specs = [rule._export_spec(endpoints) for rule in self.search([])
+                 if rule.endpoint_selection != SELECT_PATTERN or rule._pattern_usable()]
         return {"api_monitor_rules.yml": prometheus_rules(specs), "alertmanager.yml": alertmanager_config()}
+
+    def _pattern_usable(self):
+        try:
+            check_rule(self._rule_fields(), store.load_settings(self.env.cr).retention_days)
+        except RuleError:
+            return False
+        return True
 
     def action_export_prometheus(self):
         """Download both files as a zip (the button on the rules list)."""
@@ -312,7 +247,7 @@ class ApiMonitorRule(models.Model):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window", "res_model": "api.monitor.backtest", "view_mode": "form",
-            "target": "new", "name": _("Backtest: %(rule)s", rule=self.name),
+            "target": "new", "name": self.env._("Backtest: %(rule)s", rule=self.name),
             "context": {"default_rule_id": self.id},
         }
 
@@ -322,9 +257,3 @@ class ApiMonitorRule(models.Model):
         action["domain"] = [("rule_id", "=", self.id)]
         action["context"] = {}
         return action
-
-
-def _params_of(conditions, params, index):
-    """The parameters of the ``index``-th condition (conditions hold a varying number of placeholders)."""
-    offset = sum(c.count("%s") for c in conditions[:index])
-    return params[offset:offset + conditions[index].count("%s")]

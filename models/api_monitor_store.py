@@ -1,6 +1,6 @@
 from odoo import models
 
-from ..instrumentation import store
+from ..storage import store
 
 
 class ApiMonitorStore(models.AbstractModel):

@@ -40,6 +40,13 @@ class ResConfigSettings(models.TransientModel):
         default=_DEFAULTS.endpoint_cap,
         help="Newcomers beyond this are counted as endpoint 'other'.",
     )
+    api_monitor_anonymous_endpoint_cap = fields.Integer(
+        string="Of which from anonymous requests",
+        config_parameter=monitor_settings.PARAM_ANONYMOUS_CAP,
+        default=_DEFAULTS.anonymous_endpoint_cap,
+        help="How many of the distinct endpoints requests without a logged-in user may add (routes they reach "
+             "for the first time); beyond it they are counted as 'other'. Keeps scanners from filling the cap.",
+    )
     api_monitor_excluded_endpoints = fields.Char(
         string="Excluded endpoints",
         config_parameter=monitor_settings.PARAM_EXCLUSIONS,
@@ -52,6 +59,7 @@ class ResConfigSettings(models.TransientModel):
         "api_monitor_flush_interval",
         "api_monitor_bucket_retention_days",
         "api_monitor_endpoint_cap",
+        "api_monitor_anonymous_endpoint_cap",
         "api_monitor_excluded_endpoints",
     )
     def _check_api_monitor_settings(self):
@@ -69,6 +77,10 @@ class ResConfigSettings(models.TransientModel):
                 )
                 monitor_settings.check_range(
                     "The cap on distinct endpoints", rec.api_monitor_endpoint_cap, monitor_settings.ENDPOINT_CAP_RANGE
+                )
+                monitor_settings.check_range(
+                    "The endpoints anonymous requests may add", rec.api_monitor_anonymous_endpoint_cap,
+                    monitor_settings.ANONYMOUS_CAP_RANGE,
                 )
             except monitor_settings.SettingError as exc:
                 raise ValidationError(str(exc)) from None

@@ -5,8 +5,8 @@ import json
 from odoo import http
 from odoo.tests import HttpCase
 
-from ..instrumentation import store
-from ..instrumentation.runtime import RUNTIME
+from ..storage import store
+from ..storage.runtime import RUNTIME
 from ..tools.sandbox import Sandbox
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"

@@ -7,7 +7,7 @@ from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from ..core.recorder import Batch, TimeBucket
-from ..instrumentation import store
+from ..storage import store
 from .common import ROUTING_KEY, start_sandbox_receivers
 
 ENDPOINT = "/web/dataset/call_kw/res.partner/create"
@@ -228,15 +228,24 @@ class TestDelivery(AlertingCase):
 class TestRulesAndRights(AlertingCase):
     def test_validation_messages_say_what_to_fix(self):
         cases = [
-            ({"threshold": 5.0}, "The threshold is a ratio between 0 and 1 (0.05 means 5%); 5.0 is not."),
+            ({"threshold": 5.0}, "The threshold is a ratio between 0 and 1 (0.05 means 5%); 5 is not."),
             ({"window_minutes": 0}, "The window must be between 1 minute (the bucket width) and 11520 minutes "
                                     "(the 8 days of bucket retention); 0 is not."),
             ({"min_requests": 0}, "The minimum number of requests must be at least 1; 0 is not."),
             ({"kind": "burn_rate", "objective": 1.5}, "The objective is a ratio between 0 and 1 (0.999 means 99.9%); "
                                                       "1.5 is not."),
-            ({"endpoint_selection": "pattern", "endpoint_pattern": "(unclosed"},
-             "The endpoint pattern '(unclosed' is not a valid regular expression: missing ), unterminated subpattern "
-             "at position 0."),
+            ({"endpoint_selection": "pattern", "endpoint_pattern": "^(a+)+$"},
+             "'^(a+)+$' looks like a regular expression ($ ( ) + ^): endpoint patterns are globs, where * stands for "
+             "any characters, e.g. /web/dataset/call_kw/sale.*"),
+            ({"endpoint_selection": "pattern", "endpoint_pattern": ""},
+             "Give the endpoint pattern, e.g. /web/dataset/call_kw/sale.*"),
+            ({"pending_minutes": -1}, "The pending time must be between 0 and 1440 minutes; -1 is not."),
+            ({"logs_url_template": "https://grafana/explore?left={\"expr\":\"{job=odoo}\"}&rid={reqest_id}"},
+             "The logs link uses {reqest_id}, which is not a placeholder: use {endpoint}, {request_id}, {start}, {end}."),
+            ({"dashboard_url_template": "javascript:alert(1)"},
+             "The dashboard link must start with http:// or https://, e.g. https://grafana.example.com/d/api"),
+            ({"runbook_url": "javascript:alert(1)"},
+             "The runbook URL must start with http:// or https:// (2,000 characters at most)."),
         ]
         for values, message in cases:
             with self.subTest(values=values), self.assertRaises(ValidationError) as raised:
@@ -247,7 +256,7 @@ class TestRulesAndRights(AlertingCase):
         user = new_test_user(self.env, "viewer", groups="base.group_user,api_monitor.group_api_monitor_user")
         receiver = self.pagerduty.with_user(user)
         self.assertEqual(receiver.read(["name", "kind"])[0]["name"], "PagerDuty (on-call)")
-        for secret in ("routing_key", "slack_webhook_url", "webhook_secret"):
+        for secret in ("url", "routing_key", "slack_webhook_url", "webhook_secret", "last_test_result"):
             with self.subTest(secret=secret), self.assertRaises(AccessError):
                 receiver.read([secret])
         with self.assertRaises(AccessError):
@@ -273,7 +282,7 @@ class TestRulesAndRights(AlertingCase):
 
     def test_flush_with_server_errors_wakes_the_evaluator(self):
         from ..core.recorder import Recorder
-        from ..instrumentation.runtime import RUNTIME
+        from ..storage.runtime import RUNTIME
 
         recorder = Recorder()
         recorder.record("x", ENDPOINT, "POST", 200, "server_error", 0.1, now=time.time())
@@ -312,7 +321,7 @@ class TestWindowSums(AlertingCase):
         for end in sorted(set(ends.values())):
             for offset in (0, 59, 61, 1799, 3599, 3600):
                 now = end + offset
-                sums = self.env["api.monitor.rule"]._window_sums(now, windows)
+                sums = store.window_sums(self.env.cr, now, windows)
                 for endpoint in (e for e, e_end in ends.items() if e_end == end):
                     expected = window_sums(minutes[endpoint], now, windows)
                     self.assertEqual(sums[endpoint], expected, (endpoint, offset))

@@ -6,14 +6,15 @@ import uuid
 import odoo.http
 from odoo.tests import tagged
 
-from ..instrumentation import patching, runtime, store
+from ..instrumentation import patching
+from ..storage import runtime, store
 from .common import FailingRoutes, MonitorHttpCase, committed_counts  # noqa: F401 - FailingRoutes registers the test routes
 
 CALL_KW = "/web/dataset/call_kw"
 
 
-def naming_fails(ctx, request):
-    raise RuntimeError("naming failed")
+def counting_fails(*args, **kwargs):
+    raise RuntimeError("counting failed")
 
 
 @tagged("post_install", "-at_install")
@@ -41,11 +42,21 @@ class TestOutcomeOverHttp(MonitorHttpCase):
             [(f"{CALL_KW}/res.partner/read", "POST", 200, "builtins.TypeError")],
         )
 
-    def test_call_kw_of_a_method_that_does_not_exist_counts_as_server_error_under_unknown(self):
+    def test_call_kw_of_a_method_that_does_not_exist_is_the_callers_mistake_under_unknown(self):
         response = self.call_kw("res.partner", "no_such_method", [[]])
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.error_name(response), "builtins.AttributeError")
-        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/<unknown>", "POST", 200, "server_error"): 1})
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/<unknown>", "POST", 200, "client_error"): 1})
+
+    def test_call_kw_with_arguments_the_method_does_not_take_is_the_callers_mistake(self):
+        response = self.call_kw("res.partner", "search_count", [[], 1, 2, 3, 4, 5])
+        self.assertEqual(self.error_name(response), "builtins.TypeError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/search_count", "POST", 200, "client_error"): 1})
+
+    def test_call_kw_of_a_private_method_is_a_client_error_never_named_by_it(self):
+        response = self.call_kw("res.partner", "_compute_display_name", [[]])
+        self.assertEqual(self.error_name(response), "odoo.exceptions.AccessError")
+        self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/<unknown>", "POST", 200, "client_error"): 1})
 
     def test_user_error_counts_as_client_error(self):
         response = self.call_kw("res.users", "unlink", [[1]])
@@ -120,15 +131,15 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.assertEqual(self.failure("drill-42:abc.DEF")[0][3], "builtins.RuntimeError")
 
     def test_a_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
-        self.patch(runtime, "name_call_kw", naming_fails)
-        with self.assertLogs("odoo.addons.api_monitor.instrumentation.runtime", level="ERROR") as logs:
+        self.patch(runtime.Recorder, "observe", counting_fails)
+        with self.assertLogs("odoo.addons.api_monitor.storage.runtime", level="ERROR") as logs:
             response = self.call_kw("res.partner", "search_count", [[]], headers={"X-Request-ID": "count-fails-1"})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.headers["X-Request-ID"], "count-fails-1")
         self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
         self.assertEqual(
             [(record.getMessage(), record.exc_info[1].args) for record in logs.records],
-            [("api_monitor: this request could not be counted request_id=count-fails-1", ("naming failed",))],
+            [("api_monitor: this request could not be counted request_id=count-fails-1", ("counting failed",))],
         )
         self.assertEqual(self.counted(), {})
 
@@ -157,7 +168,7 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         )
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
-        self.assertEqual(self.counted(), {(f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 1})
+        self.assertEqual(self.counted(), {(CALL_KW, "POST", 200, "client_error"): 1})
 
     def test_json_that_a_controller_fails_to_parse_counts_as_server_error(self):
         response = self.url_open("/api_monitor_test/bad_json_inside", data="{}",
@@ -166,10 +177,10 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
         self.assertEqual(self.counted(), {("/api_monitor_test/bad_json_inside", "POST", 200, "server_error"): 1})
 
-    def test_call_kw_on_a_model_that_does_not_exist_counts_as_client_error_under_unknown(self):
+    def test_call_kw_on_a_model_that_does_not_exist_counts_as_client_error_under_the_route(self):
         response = self.call_kw("x_no_such_model", "read", [[1]])
         self.assertEqual(response.json()["error"]["code"], 404)
-        self.assertEqual(self.counted(), {(f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 1})
+        self.assertEqual(self.counted(), {(CALL_KW, "POST", 200, "client_error"): 1})
 
     def test_ten_thousand_distinct_random_urls_make_one_series(self):
         for n in range(10000):
@@ -180,7 +191,7 @@ class TestOutcomeOverHttp(MonitorHttpCase):
             self.counted(),
             {
                 ("unmatched", "GET", 404, "client_error"): 10000,
-                (f"{CALL_KW}/<unknown>/<unknown>", "POST", 200, "client_error"): 50,
+                (CALL_KW, "POST", 200, "client_error"): 50,
             },
         )
 
@@ -204,14 +215,14 @@ class TestLateRequests(MonitorHttpCase):
         self.assertEqual(self.counted(), {(f"{CALL_KW}/res.partner/search_count", "POST", 200, "success"): 1})
 
     def test_a_late_request_that_cannot_be_counted_is_answered_as_usual_and_the_failure_logged(self):
-        self.patch(runtime, "name_call_kw", naming_fails)
-        with self.assertLogs("odoo.addons.api_monitor.instrumentation.runtime", level="ERROR") as logs:
+        self.patch(runtime.Recorder, "observe", counting_fails)
+        with self.assertLogs("odoo.addons.api_monitor.storage.runtime", level="ERROR") as logs:
             response = self.call_kw("res.partner", "search_count", [[]], headers={"X-Request-ID": "late-fails-1"})
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.json()["result"], self.env["res.partner"].search_count([]))
         self.assertEqual(
             [(record.getMessage(), record.exc_info[1].args) for record in logs.records],
-            [("api_monitor: this request could not be counted request_id=late-fails-1", ("naming failed",))],
+            [("api_monitor: this request could not be counted request_id=late-fails-1", ("counting failed",))],
         )
         self.assertEqual(self.counted(), {})
 

@@ -1,22 +1,22 @@
-"""The addon's wrappers around Odoo: one of each, however often the addon installs them."""
+"""The addon's hooks on the real Odoo: each in place once, however often they are installed, and a missing
+one said loudly (an ERROR naming it, ``api_monitor_instrumentation_ok 0``)."""
 
 import odoo.http
-from odoo.addons.base.controllers import rpc as rpc_controller
 from odoo.tests import BaseCase, tagged
 
 from .. import instrumentation
-from ..instrumentation import patching, routing, rpc, wsgi
+from ..core import exposition
+from ..instrumentation import compat, errors, patching, rpc, selfcheck, wsgi
+from ..storage.runtime import RUNTIME
 
 
 @tagged("post_install", "-at_install")
-class TestInstall(BaseCase):
+class TestHooks(BaseCase):
     def wrapped(self):
         """Each place the addon wraps: (what is there now, what that wraps, what that one wraps in turn)."""
-        places = [(odoo.http.Application, "__call__"), (rpc_controller, "dispatch_rpc"),
-                  (rpc_controller.RPC, "_xmlrpc"),
-                  *((odoo.http.Request, name) for name in routing.WRAPPERS),
-                  *((cls, "handle_error") for cls in set(odoo.http._dispatchers.values())
-                    if "handle_error" in vars(cls))]
+        places = [(odoo.http.Application, "__call__"),
+                  *((owner, name) for owner, name, _wrapper in rpc.places()),
+                  *((cls, "handle_error") for cls in errors.dispatchers())]
         return {
             (getattr(owner, "__name__", owner), name): (
                 vars(owner)[name],
@@ -30,11 +30,31 @@ class TestInstall(BaseCase):
         before = self.wrapped()
         instrumentation.install()
         self.assertEqual(self.wrapped(), before)
-        self.assertEqual(len(before), 7)  # Odoo 18's http and json dispatchers each have their handle_error
+        # Odoo 18: the entry point, dispatch_rpc and _xmlrpc, the http and json dispatchers' handle_error;
+        # Odoo 19: dispatch_rpc in two controller modules, and three dispatchers (json2 too)
+        self.assertEqual(len(before), {18: 5, 19: 7}[compat.VERSION])
         for (owner, name), (current, inner, innermost) in before.items():
             self.assertIsNot(current, inner, f"{owner}.{name} is not wrapped")
             self.assertIs(inner, innermost, f"{owner}.{name} is wrapped twice")
         self.assertIs(odoo.http.Application.__call__, wsgi._instrumented_call)
-        self.assertIs(wsgi._original, patching.original(wsgi._instrumented_call))
-        self.assertIs(rpc._original, patching.original(rpc_controller.dispatch_rpc))
-        self.assertIs(routing._set_dispatcher, patching.original(odoo.http.Request._set_request_dispatcher))
+
+    def test_the_self_check_finds_every_hook_in_place(self):
+        self.assertEqual(selfcheck.run(), {"odoo_version": True, "wsgi": True, "errors": True, "logs": True,
+                                           "ir_http": True, "rpc": True})
+        self.assertEqual(RUNTIME.hooks, selfcheck.check())
+
+    def test_a_missing_hook_is_logged_as_an_error_and_exposed_as_zero(self):
+        self.patch(odoo.http.Application, "__call__", patching.original(odoo.http.Application.__call__))
+        with self.assertLogs("odoo.addons.api_monitor.instrumentation.selfcheck", level="ERROR") as logs:
+            status = selfcheck.run()
+        self.assertEqual([name for name, ok in status.items() if not ok], ["wsgi"])
+        self.assertEqual(len(logs.records), 1)
+        self.assertIn("the wsgi hook is not in place on Odoo", logs.records[0].getMessage())
+        text = exposition.render(exposition.Snapshot(hooks=dict(RUNTIME.hooks))).decode()
+        self.assertIn("\napi_monitor_instrumentation_ok 0.0\n", text)
+        self.assertIn('\napi_monitor_hook_ok{hook="wsgi"} 0.0\n', text)
+        self.assertIn('\napi_monitor_hook_ok{hook="rpc"} 1.0\n', text)
+
+    def tearDown(self):
+        super().tearDown()
+        selfcheck.run()  # the patch is undone: the status is every hook in place again

@@ -10,18 +10,20 @@ from odoo.tests import TransactionCase, tagged
 
 from ..core.endpoints import OTHER
 from ..core.recorder import FAILURES_PER_BATCH, Recorder
-from ..instrumentation import store
-from ..instrumentation.runtime import Runtime
+from ..storage import store
+from ..storage.runtime import Runtime
 
 NOW = 1_795_000_000.0  # a fixed instant: 2026-11-18 07:06:40 UTC
 
 
-def batch_of(*requests, now=NOW):
-    """A batch holding ``(endpoint, code, outcome)`` requests, each lasting 0.02 s."""
+def batch_of(*requests, now=NOW, trusted=True):
+    """A batch holding ``(endpoint, code, outcome)`` requests, each lasting 0.02 s, sent by an authenticated
+    user unless ``trusted=False``."""
     recorder = Recorder()
     for i, (endpoint, code, outcome) in enumerate(requests):
         recorder.record("db", endpoint, "POST", code, outcome, 0.02, now=now + i * 0.001,
-                        request_id=f"rid-{i}", exception="builtins.KeyError" if outcome == "server_error" else "")
+                        request_id=f"rid-{i}", exception="builtins.KeyError" if outcome == "server_error" else "",
+                        trusted=trusted)
     return recorder.take()["db"]
 
 
@@ -53,7 +55,7 @@ class TestStore(TransactionCase):
         existing = self.query("SELECT count(*) FROM api_monitor_endpoint WHERE name NOT IN ('other', 'unmatched')")[0][0]
         batch = batch_of(("/t/cap/a", 200, "success"), ("/t/cap/b", 200, "success"),
                          ("/t/cap/c", 200, "success"), ("/t/cap/c", 500, "server_error"))
-        admitted = store.admit_endpoints(self.env.cr, batch, cap=existing + 2)
+        admitted = store.admit_endpoints(self.env.cr, batch, cap=existing + 2, anonymous_cap=50, now=NOW)
         self.assertEqual(
             admitted.counters,
             {("/t/cap/a", "POST", 200, "success"): 1, ("/t/cap/b", "POST", 200, "success"): 1,
@@ -69,6 +71,53 @@ class TestStore(TransactionCase):
         after = dict(self.query("SELECT name, value FROM api_monitor_stat"))
         self.assertEqual(after["folded_endpoints"] - before.get("folded_endpoints", 0), 2)
         self.assertEqual(after["flushes"] - before.get("flushes", 0), 1)
+
+    def anonymous_rows(self):
+        return self.query("SELECT count(*) FROM api_monitor_endpoint WHERE NOT trusted AND name NOT IN ('other', 'unmatched')")[0][0]
+
+    def test_anonymous_requests_fill_only_their_share_of_the_cap(self):
+        existing = self.query("SELECT count(*) FROM api_monitor_endpoint WHERE name NOT IN ('other', 'unmatched')")[0][0]
+        anonymous = self.anonymous_rows()
+        batch = batch_of(*[(f"/t/anon/{i}", 200, "success") for i in range(5)], trusted=False)
+        admitted = store.admit_endpoints(self.env.cr, batch, cap=existing + 100, anonymous_cap=anonymous + 2, now=NOW)
+        self.assertEqual(admitted.counters, {("/t/anon/0", "POST", 200, "success"): 1,
+                                             ("/t/anon/1", "POST", 200, "success"): 1,
+                                             (OTHER, "POST", 200, "success"): 3})
+        self.assertEqual(admitted.folds, 3)
+        # an authenticated user's newcomer still finds room, and makes an anonymous name trusted
+        batch = batch_of(("/t/user/a", 200, "success"), ("/t/anon/0", 200, "success"), ("/t/anon/3", 200, "success"))
+        admitted = store.admit_endpoints(self.env.cr, batch, cap=existing + 100, anonymous_cap=anonymous + 2, now=NOW)
+        self.assertEqual(sorted(endpoint for endpoint, *_ in admitted.counters), ["/t/anon/0", "/t/anon/3", "/t/user/a"])
+        self.assertEqual(
+            self.query("SELECT name, trusted FROM api_monitor_endpoint WHERE name LIKE '/t/%%' ORDER BY name"),
+            [("/t/anon/0", True), ("/t/anon/1", False), ("/t/anon/3", True), ("/t/user/a", True)])
+        self.assertEqual(self.anonymous_rows(), anonymous + 1)  # /t/anon/0 freed its room
+
+    def test_endpoints_idle_for_the_retention_are_forgotten_with_their_series_unless_something_needs_them(self):
+        for name in ("/t/idle", "/t/idle/critical", "/t/idle/listed", "/t/busy"):
+            store.write_batch(self.env.cr, store.admit_endpoints(
+                self.env.cr, batch_of((name, 200, "success")), cap=100_000, anonymous_cap=50, now=NOW), now=NOW)
+        Endpoint = self.env["api.monitor.endpoint"]
+        Endpoint.search([("name", "=", "/t/idle/critical")]).critical = True
+        self.env.ref("api_monitor.rule_high_error_rate").write({
+            "endpoint_selection": "list", "endpoint_ids": [(6, 0, Endpoint.search([("name", "=", "/t/idle/listed")]).ids)]})
+        self.env.flush_all()
+        later = NOW + 9 * 86400
+        store.admit_endpoints(self.env.cr, batch_of(("/t/busy", 200, "success"), now=later), cap=100_000,
+                              anonymous_cap=50, now=later)
+        self.assertEqual(store.evict_endpoints(self.env.cr, idle_days=8, now=later), ["/t/idle"])
+        self.assertEqual(
+            self.query("SELECT name FROM api_monitor_endpoint WHERE name LIKE '/t/%%' ORDER BY name"),
+            [("/t/busy",), ("/t/idle/critical",), ("/t/idle/listed",)])
+        self.assertEqual(self.query("SELECT count(*) FROM api_monitor_counter WHERE endpoint = '/t/idle'"), [(0,)])
+        self.assertEqual(self.query("SELECT count(*) FROM api_monitor_latency WHERE endpoint = '/t/idle'"), [(0,)])
+
+    def test_a_manager_deleting_an_endpoint_deletes_its_series(self):
+        store.write_batch(self.env.cr, store.admit_endpoints(
+            self.env.cr, batch_of(("/t/gone", 500, "server_error")), cap=100_000, anonymous_cap=50, now=NOW), now=NOW)
+        self.env["api.monitor.endpoint"].search([("name", "=", "/t/gone")]).unlink()
+        self.assertEqual(self.query("SELECT count(*) FROM api_monitor_counter WHERE endpoint = '/t/gone'"), [(0,)])
+        self.assertEqual(self.query("SELECT count(*) FROM api_monitor_endpoint WHERE name = '/t/gone'"), [(0,)])
 
     def test_failure_samples_keep_the_newest_twenty_per_endpoint(self):
         for round_ in range(5):

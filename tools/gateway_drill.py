@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.table import table
+from tools.table import table
 from tools.drill import ROUTING_KEY, Traffic, endpoint_of, wait_for
 from tools.stack import AM_ROUTING_KEY, TIGHT, GatewayStack, Intervals, need, PROGRAMS
 

@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.table import table
+from tools.table import table
 from core.alerting import FIRING, Timing
 from core.backtest import Backtest, replay
 from core.export import RuleExport, alerting_rules, dump

@@ -15,7 +15,7 @@ RULES = [
                endpoints=("/web/dataset/call_kw/res.partner/create", "/web/dataset/call_kw/sale.order/action_confirm"),
                runbook_url="https://wiki.example.com/runbooks/api-errors"),
     RuleExport(name="API availability 99.9% (burn rate)", kind="burn_rate", selection="pattern",
-               endpoints=(), pattern="^/web/dataset/call_kw/sale\\.", group_by="rule", pending_minutes=0),
+               endpoints=(), pattern="/web/dataset/call_kw/sale.*", group_by="rule", pending_minutes=0),
 ]
 
 

@@ -2,21 +2,11 @@ import random
 
 import pytest
 
-from core.notify import (
-    FAILED,
-    GAVE_UP,
-    RETRY,
-    SENT,
-    IncidentEvent,
-    RetryPolicy,
-    alertmanager_body,
-    decide,
-    encode,
-    pagerduty_body,
-    parse_retry_after,
-    slack_body,
-    webhook_body,
-)
+from core.notify import FAILED, GAVE_UP, RETRY, SENT, IncidentEvent, RetryPolicy, decide, encode, parse_retry_after
+from core.notify import alertmanager, pagerduty, slack, webhook
+
+pagerduty_body, slack_body, webhook_body = pagerduty.body, slack.body, webhook.body
+alertmanager_body = alertmanager.body
 
 KEY = "R0UT1NGKEY0123456789abcdefABCDEF"  # 32 characters
 
@@ -84,7 +74,7 @@ def test_summary_and_dedup_key_respect_pagerduty_limits():
 
 
 def test_encode_refuses_a_body_over_512_kb():
-    with pytest.raises(ValueError, match="exceeds 524288"):
+    with pytest.raises(ValueError, match="exceeds 524288"):  # noqa: PT011
         encode({"x": "y" * (512 * 1024)})
 
 
@@ -126,6 +116,7 @@ POLICY = RetryPolicy(base=2.0, cap=300.0, give_up_after=3600.0, rng=random.Rando
     ("status", "error", "outcome"),
     [
         (200, None, SENT), (202, None, SENT),
+        (301, None, FAILED), (302, None, FAILED), (307, None, FAILED),
         (400, None, FAILED), (401, None, FAILED), (403, None, FAILED), (404, None, FAILED), (413, None, FAILED),
         (408, None, RETRY), (429, None, RETRY),
         (500, None, RETRY), (502, None, RETRY), (503, None, RETRY), (504, None, RETRY),
@@ -156,9 +147,29 @@ def test_retry_gives_up_past_the_give_up_age():
     assert (decision.outcome, decision.reason) == (GAVE_UP, "HTTP 500; still failing after 30 attempts")
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("12", 12.0), ("soon", None)])
-def test_parse_retry_after(value, expected):
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, None), ("", None), ("12", 12.0), (" 12 ", 12.0), ("soon", None), ("-5", None), ("1.5", None),
+    ("\u00b2", None), ("\uff11\uff12", None), ("9" * 11, None), ("9" * 10, 9999999999.0), ("NaN", None),
+    ("inf", None), ("Wed, 99 Nov 2026 99:99:99 GMT", None), ("x" * 10000, None), (12, None), (["12"], None),
+    ("Thu, 01 Jan 1970 00:00:10 GMT", 10.0),
+])
+def test_parse_retry_after_reads_delta_seconds_and_dates_and_nothing_else(value, expected):
     assert parse_retry_after(value, 0.0) == expected
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "\u00b2", "Mon, 01 Jan 0001 00:00:00 GMT", "0"])
+def test_no_retry_after_value_makes_the_decision_fail_or_wait_past_the_cap(value):
+    decision = decide(429, None, attempt=1, now=1000.0, first_attempt_at=1000.0, policy=POLICY, retry_after=value)
+    assert decision.outcome == RETRY
+    assert 1000.0 < decision.retry_at <= 1000.0 + POLICY.cap
+
+
+def test_slack_escapes_what_others_wrote_so_nobody_can_ping_the_channel_or_forge_a_link():
+    text = slack_body(event(rule="<!channel> & <https://evil|click>", endpoint="/x`<!here>`",
+                            action="acknowledge", actor="<@U123> Mallory"))["text"]
+    assert "<!channel>" not in text and "<!here>" not in text and "<@U123>" not in text and "|click>" not in text
+    assert text.splitlines()[0] == ":eyes: INC-0042 acknowledged by &lt;@U123&gt; Mallory: `/x'&lt;!here&gt;'`"
+    assert "*Rule:* &lt;!channel&gt; &amp; &lt;https://evil|click&gt;" in text
 
 
 def test_the_sandbox_reads_slack_messages_as_slack_accepts_them():

@@ -57,9 +57,9 @@ def test_recorded_requests_are_summed_per_database_endpoint_and_minute():
     assert rec.take() == {}
 
 
-def test_a_request_added_on_the_hot_path_shares_the_bucket_of_one_recorded_in_that_minute():
+def test_requests_of_one_minute_share_its_bucket_whatever_their_second():
     rec = Recorder()
-    rec.add((("db", "/e", "POST", 200, "success", T0 // BUCKET_SECONDS), 0.5))  # the request's hot path
+    rec.record("db", "/e", "POST", 200, "success", 0.5, now=T0)
     record(rec, duration=0.02)
     batch = rec.take()["db"]
     assert batch.counters == {("/e", "POST", 200, "success"): 2}
@@ -77,15 +77,14 @@ def test_a_request_added_while_a_fold_runs_waits_for_the_next_fold():
         def popleft(self):
             item = super().popleft()
             if item[1] == 0.1:
-                self.append((("db", "/e", "POST", 200, "success", 5), 0.2))
+                self.append((("db", "/e", "POST", 200, "success", 5, False), 0.2))
             return item
 
     rec = Recorder()
     rec._added = AddedDuringPop()
-    rec.add = rec._added.append
-    rec.add((("db", "/e", "POST", 200, "success", 5), 0.1))
+    rec.record("db", "/e", "POST", 200, "success", 0.1, now=5 * BUCKET_SECONDS)
     assert rec.drain() == 1
-    assert list(rec._added) == [(("db", "/e", "POST", 200, "success", 5), 0.2)]
+    assert list(rec._added) == [(("db", "/e", "POST", 200, "success", 5, False), 0.2)]
     assert rec.drain() == 1
     assert rec.take()["db"].counters == {("/e", "POST", 200, "success"): 2}
 
@@ -296,3 +295,18 @@ def test_the_queue_is_folded_by_drain_and_pending_until_taken():
     assert rec.take()["db"].requests == 2
     assert not rec.pending
     assert not rec.server_errors_pending
+
+
+def test_an_endpoint_an_authenticated_user_requested_is_trusted_in_the_batch_and_kept_through_a_retry():
+    rec = Recorder()
+    rec.record("db", "/anonymous", "GET", 200, "success", 0.01, now=T0)
+    rec.record("db", "/both", "GET", 200, "success", 0.01, now=T0)
+    rec.record("db", "/both", "GET", 200, "success", 0.01, now=T0, trusted=True)
+    rec.record("db", "/user", "POST", 200, "success", 0.01, now=T0, trusted=True)
+    batch = rec.take()["db"]
+    assert batch.trusted == {"/both", "/user"}
+    assert batch.counters[("/both", "GET", 200, "success")] == 2
+    rec.restore("db", batch)
+    rec.record("db", "/later", "GET", 200, "success", 0.01, now=T0 + 5, trusted=True)
+    assert rec.take()["db"].trusted == {"/both", "/user", "/later"}
+    assert batch.renamed({"/user": "other"}).trusted == {"/both", "other", "/later"}

@@ -93,7 +93,9 @@ def test_endpoint_selection():
     assert select_endpoints("all", known) == ["/a/create", "/a/read", "/b/write", "unmatched"]
     assert select_endpoints("critical", known) == ["/a/create", "/b/write"]
     assert select_endpoints("list", known, listed=("/a/read", "/gone")) == ["/a/read"]
-    assert select_endpoints("pattern", known, pattern=r"^/a/") == ["/a/create", "/a/read"]
+    assert select_endpoints("pattern", known, pattern="/a/*") == ["/a/create", "/a/read"]
+    assert select_endpoints("pattern", known, pattern="*/create, /b/*") == ["/a/create", "/b/write"]
+    assert select_endpoints("pattern", known, pattern=r"^/a/") == []  # a regex is no glob: it selects nothing
 
 
 def test_long_windows_from_hourly_buckets_equal_the_minute_sums():

@@ -14,13 +14,10 @@ import os
 import threading
 import time
 
-from ..core import outcome as outcomes
 from ..core.context import RequestContext
-from ..core.endpoints import UNMATCHED
-from ..core.recorder import BUCKET_SECONDS, Batch, Flusher, FlushPolicy, Recorder
+from ..core.recorder import Batch, Flusher, FlushPolicy, Recorder
 from ..core.settings import Settings
 from . import store, wake
-from .names import name_call_kw
 
 _logger = logging.getLogger(__name__)
 _DEFAULTS = Settings()
@@ -45,6 +42,8 @@ class Runtime:
         self.evaluator_wake_interval = 1.0
         self._evaluator_woken: dict[str, float] = {}
         self.listeners.append(self._wake_evaluator)
+        #: each hook of the instrumentation and whether it is in place (``instrumentation.selfcheck``)
+        self.hooks: dict[str, bool] = {}
 
     # -- the request's hot path -------------------------------------------------------------------
     def observe(self, ctx: RequestContext, method: str, status: int, duration: float) -> None:
@@ -53,22 +52,8 @@ class Runtime:
         try:
             if self._pid is None:  # the first request of this process (a fork resets it: _after_fork)
                 self._ensure_started()
-            request = ctx.request
-            if request is not None:  # a call_kw or call_button, whose params the dispatcher has read by now
-                ctx.request = None
-                name_call_kw(ctx, request)
-            endpoint = ctx.endpoint or UNMATCHED
-            db = ctx.db
-            if endpoint.startswith((self.settings.get(db) or _DEFAULTS).exclusions):  # a tuple of route prefixes
-                return
-            names = ctx.exception_names
-            if not names and status < 400:  # most requests: a success, counted without a lock or a Python call
-                minute = time.time() // BUCKET_SECONDS
-                self.recorder.add(((db, endpoint, method, status, outcomes.SUCCESS, minute), duration))
-                return
-            outcome = outcomes.classify(status, names, ctx.exception_status, ctx.dispatched)
-            self.recorder.record(db, endpoint, method, status, outcome, duration, time.time(), ctx.request_id,
-                                 names[0] if names else "", ctx.exception_message)
+            self.recorder.observe(ctx, method, status, duration, time.time(),
+                                  (self.settings.get(ctx.db) or _DEFAULTS).exclusions)
         except Exception:
             _logger.exception("api_monitor: this request could not be counted")
 

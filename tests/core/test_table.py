@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.table import percentile, spread, table
+from tools.table import percentile, spread, table
 
 
 def test_table_aligns_columns_and_formats_numbers():

@@ -1,0 +1,70 @@
+"""Where Odoo 18.0 and 19.0 differ for the addon's hooks, each difference with the versions it serves.
+
+Everything else the hooks use (``ir.http``'s ``_match``, ``_serve_fallback``, ``_authenticate``,
+``_dispatch``, ``_post_dispatch``; ``Application.__call__``; the dispatchers' ``handle_error``;
+``threading.current_thread().uid`` set once an RPC ``object`` call authenticated) is the same in both.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import odoo.release
+import odoo.service.common
+import odoo.service.db
+from odoo.modules.registry import Registry
+
+#: the running Odoo's major version: 18 or 19
+VERSION: int = odoo.release.version_info[0]
+SUPPORTED = (18, 19)
+
+#: the modules of the RPC controllers that call ``dispatch_rpc``, and the class with ``_xmlrpc``
+_RPC_CONTROLLERS = {
+    18: (("odoo.addons.base.controllers.rpc",), ("odoo.addons.base.controllers.rpc", "RPC")),
+    # 19: the controllers moved to the auto-installed module ``rpc``, one file per protocol
+    19: (("odoo.addons.rpc.controllers.jsonrpc", "odoo.addons.rpc.controllers.xmlrpc"),
+         ("odoo.addons.rpc.controllers.xmlrpc", "XMLRPC")),
+}
+_SERVICES = {"common": odoo.service.common, "db": odoo.service.db}
+#: the files of Odoo's code that calls a model method for an RPC call (``call_kw``): a TypeError raised in
+#: them, not inside the method, means the caller's arguments do not fit the method
+_CALL_KW_FILES = {
+    18: ("odoo/api.py", "odoo/service/model.py"),
+    # 19: call_kw moved to odoo.service.model
+    19: ("odoo/service/model.py", "odoo/api.py"),
+}
+
+
+def arguments_do_not_fit(exc: BaseException) -> bool:
+    """Whether ``exc`` is a TypeError raised by calling a model method with arguments it does not take
+    (raised in Odoo's call_kw code itself, not inside the method)."""
+    if not isinstance(exc, TypeError) or exc.__traceback__ is None:
+        return False
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename.replace("\\", "/").endswith(_CALL_KW_FILES[VERSION])
+
+
+def rpc_controller_modules() -> list:
+    """The modules whose ``dispatch_rpc`` the RPC entry points call."""
+    return [importlib.import_module(name) for name in _RPC_CONTROLLERS[VERSION][0]]
+
+
+def xmlrpc_controller() -> type:
+    """The controller class whose ``_xmlrpc`` parses, calls and marshals an XML-RPC call."""
+    module, name = _RPC_CONTROLLERS[VERSION][1]
+    return getattr(importlib.import_module(module), name)
+
+
+def rpc_service_function(service: object, method: object):
+    """What the ``common`` or ``db`` service calls for ``method`` (``exp_<method>``), or None."""
+    module = _SERVICES.get(service) if isinstance(service, str) else None
+    if module is None or not isinstance(method, str) or not method.isidentifier():
+        return None
+    return getattr(module, f"exp_{method}", None)
+
+
+def registry(db: object):
+    """The loaded registry of ``db`` in this process, or None."""
+    return Registry.registries.get(db) if isinstance(db, str) else None
