@@ -2,7 +2,7 @@
 PYTHON ?= python3
 export ODOO_PATH ?= /opt/odoo
 
-.PHONY: demo test test-core test-odoo bench stack drill quality
+.PHONY: demo test test-fast test-core test-odoo bench stack drill quality
 
 demo:
 	$(PYTHON) -m tools.demo
@@ -18,6 +18,10 @@ quality:
 
 test: test-core test-odoo
 
+# the development loop: the core tests without the real-time drills and the Prometheus agreement check
+test-fast:
+	$(PYTHON) -m pytest -q -m "not slow" tests/core
+
 test-core:
 	$(PYTHON) -m pytest -q tests/core
 
@@ -29,9 +33,5 @@ bench:
 	$(PYTHON) -m bench.metrics_render
 	$(PYTHON) -m bench.evaluator
 	$(PYTHON) -m bench.time_to_page
-	$(PYTHON) -m bench.dispatch_instructions
-	$(PYTHON) -m bench.server_instructions
-	$(PYTHON) -m bench.dispatch_overhead
 	$(PYTHON) -m bench.wrk_overhead
-	$(PYTHON) -m bench.paths_time_to_page
 	$(PYTHON) -m bench.gateway_pipeline

@@ -1,7 +1,8 @@
 """What the addon costs a real Odoo 18 under load: throughput and p99 latency, installed vs not installed.
 
 Two databases on one PostgreSQL, one with the addon installed and one without (same dependencies), each
-served by its own Odoo (``--workers 2``, no cron). ``wrk`` (Debian package) drives one at a time, the two
+served by its own Odoo (``--workers 2``, no cron); with ``BENCH_BEFORE=<a checkout of an earlier build>``, a
+third database with that build, so that two builds are compared side by side in one run. ``wrk`` (Debian package) drives one at a time, the two
 alternating round after round in one session (a fresh server per round), on ``/web/webclient/version_info`` and on an authenticated
 ``call_kw``. Targets: throughput loss at most 1%, p99 increase at most 1 ms. The table states the run-to-run
 noise (spread of the rounds on the same server) beside the differences, because on a 2-core machine that
@@ -91,11 +92,16 @@ def main() -> int:
         return 0
     work = Path(tempfile.mkdtemp(prefix="api_monitor_wrk_"))
     dbs = {"without addon": "bench_plain", "with addon": "bench_monitored"}
+    servers = {"without addon": odoo, "with addon": odoo}
+    before = os.environ.get("BENCH_BEFORE")
+    if before:
+        dbs["build before"] = "bench_before"
+        servers["build before"] = Odoo(addon_dir=Path(before).resolve())
     try:
         with Postgres() as pg:
             for label, db in dbs.items():
-                modules = "api_monitor" if label == "with addon" else "base,web,mail"
-                odoo.install(pg, db, modules, work)
+                modules = "base,web,mail" if label == "without addon" else "api_monitor"
+                servers[label].install(pg, db, modules, work)
             scenarios = {
                 "version_info (auth none)": ("/web/webclient/version_info", {"jsonrpc": "2.0", "params": {}}, False),
                 "call_kw res.partner.search_read (user)": (
@@ -112,8 +118,8 @@ def main() -> int:
                 # processes land on the machine does not favour one configuration
                 for label in (list(dbs) if round_ % 2 == 0 else list(reversed(dbs))):
                     db = dbs[label]
-                    with odoo.server(pg, db, "--workers=2", "--max-cron-threads=0",
-                                     log=work / f"{db}-{round_}.log") as url:
+                    with servers[label].server(pg, db, "--workers=2", "--max-cron-threads=0",
+                                               log=work / f"{db}-{round_}.log") as url:
                         cookies.setdefault(label, login(url, db))
                         for scenario, (path, body, authenticated) in scenarios.items():
                             script = lua_script(work / f"{db}-{abs(hash(scenario))}.lua", body,
@@ -122,11 +128,12 @@ def main() -> int:
                             results[(scenario, label)].append(wrk(url + path, script, db))
                 print(f"round {round_ + 1}/{ROUNDS} done", file=sys.stderr, flush=True)
     finally:
-        odoo.cleanup()
+        for server in set(servers.values()):
+            server.cleanup()
     rows = []
-    for scenario in scenarios:
+    for scenario, compared in ((s, label) for s in scenarios for label in dbs if label != "without addon"):
         plain = results[(scenario, "without addon")]
-        monitored = results[(scenario, "with addon")]
+        monitored = results[(scenario, compared)]
         # paired by round: both configurations ran back to back, so slow drifts of the machine cancel
         loss = [100 * (a - b) / a for (a, _, _), (b, _, _) in zip(plain, monitored)]
         p99 = [b - a for (_, a, _), (_, b, _) in zip(plain, monitored)]
@@ -141,7 +148,8 @@ def main() -> int:
             verdict = "MISSED"
         else:
             verdict = "not resolved: noise"
-        rows.append([scenario, statistics.median(r for r, _, _ in plain), statistics.median(r for r, _, _ in monitored),
+        rows.append([f"{scenario}: {compared}", statistics.median(r for r, _, _ in plain),
+                     statistics.median(r for r, _, _ in monitored),
                      f"{loss_mean:+.2f}% +/- {loss_ci:.2f}", f"{noise:.1f}%",
                      statistics.median(p for _, p, _ in plain), statistics.median(p for _, p, _ in monitored),
                      f"{p99_mean:+.2f} +/- {p99_ci:.2f}", f"{cpu_plain:.3f} / {cpu_mon:.3f}",
@@ -152,10 +160,10 @@ def main() -> int:
                  "noise (rel. stdev of req/s)", "p99 ms without", "p99 ms with", "p99 increase ms (95% CI)",
                  "server CPU ms per request without / with", "server CPU difference",
                  "target (loss <= 1%, p99 <= +1 ms)"], rows))
-    print("per round, req/s without | with:")
+    print("per round, req/s " + " | ".join(dbs) + ":")
     for scenario in scenarios:
-        pairs = zip(results[(scenario, "without addon")], results[(scenario, "with addon")])
-        print(f"  {scenario}: " + ", ".join(f"{a:.0f}|{b:.0f}" for (a, _, _), (b, _, _) in pairs))
+        rounds = zip(*(results[(scenario, label)] for label in dbs))
+        print(f"  {scenario}: " + ", ".join("|".join(f"{r:.0f}" for r, _, _ in runs) for runs in rounds))
     return 0
 
 

@@ -28,6 +28,7 @@ class RequestContext:
         "stage",
         "authenticated",
         "caller_mistake",
+        "rpc_called",
         "exception_names",
         "exception_status",
         "exception_message",
@@ -47,6 +48,8 @@ class RequestContext:
         #: why the request is the caller's own mistake whatever it raised (an RPC call that does not fit
         #: its service, ``core.rpc``), or ""
         self.caller_mistake = ""
+        #: whether an RPC entry point called its service (``instrumentation.rpc``)
+        self.rpc_called = False
         self.exception_names: tuple[str, ...] = ()
         #: the exception's HTTP status (werkzeug's, or Odoo's ``http_status``)
         self.exception_status: int | None = None

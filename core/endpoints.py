@@ -3,17 +3,18 @@
 Notation (used by the addon's metrics, its rules and the gateway's mtail program alike):
 
 * an HTTP route is named by its route template, e.g. ``/web/image/<string:model>/<int:id>``;
-* a call made by an authenticated user through an RPC entry point is named by its route followed by
-  ``/<model>/<method>``, e.g. ``/web/dataset/call_kw/res.partner/read``, ``/jsonrpc/object/res.partner/read``
-  and ``/xmlrpc/2/object/res.partner/read``; the other RPC services by ``/<service>/<method>``, e.g.
-  ``/xmlrpc/2/common/authenticate``. The web client already puts ``<model>/<method>`` in the call_kw URL,
-  so a gateway that only sees URLs derives the same name;
-* a call without an authenticated user is named by its route alone (``/jsonrpc/object``): nobody can mint
-  names by sending model and method names without logging in;
+* a model method called by an authenticated user through an RPC entry point is named by the entry point
+  followed by ``/<model>/<method>``, e.g. ``/web/dataset/call_kw/res.partner/read``,
+  ``/jsonrpc/object/res.partner/read`` and ``/xmlrpc/2/object/res.partner/read``. The web client already
+  puts ``<model>/<method>`` in the call_kw URL, so a gateway that only sees URLs derives the same name;
+* every other call through an RPC entry point (the ``common`` and ``db`` services, calls whose credentials
+  were refused) is named by its route alone (``/jsonrpc``, ``/xmlrpc/2/<service>``): nobody can mint names
+  by sending model and method names without logging in;
 * a model or method that does not exist, or a private method (``_name``), is named ``<unknown>``;
 * a path that matches no route is ``unmatched``; a newcomer beyond the cap on distinct names is ``other``.
 
-The HTTP method label is one of the standard methods or ``OTHER``.
+The HTTP method label is ``GET``, ``POST`` or ``OTHER``: a caller chooses the method, so it cannot be a label
+as sent.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ OTHER = "other"
 UNKNOWN = "<unknown>"
 DEFAULT_CAP = 2000
 #: Names admitted by requests without an authenticated user, at most (part of the cap, see ``storage``).
-DEFAULT_ANONYMOUS_CAP = 50
+DEFAULT_ANONYMOUS_CAP = 20
 
-#: The HTTP method label: these as they are, anything else ``OTHER``.
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: The HTTP method label: Odoo's routes and APIs use GET and POST; any other method is ``OTHER``.
+HTTP_METHODS = frozenset({"GET", "POST"})
 
 #: Route templates whose endpoint name carries the model and method from the JSON-RPC params.
 CALL_KW_ROUTES = {
@@ -52,7 +53,7 @@ Known = Callable[[str | None, str], bool]
 
 
 def http_method(method: str) -> str:
-    """The method label: ``GET``, ``POST``... as sent, anything else ``OTHER`` (the request line is the
+    """The method label: ``GET`` or ``POST`` as sent, anything else ``OTHER`` (the request line is the
     caller's to write)."""
     return method if method in HTTP_METHODS else "OTHER"
 

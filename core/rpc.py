@@ -6,9 +6,8 @@ Both entry points call one function, ``dispatch_rpc(service, method, params)``, 
 (``execute_kw(db, uid, password, model, method, args, kwargs)``, which authenticates the caller itself).
 
 Names (see ``core.endpoints``): an ``object`` call whose caller authenticated is named by model and method,
-``/jsonrpc/object/res.partner/read``; every other call by its entry point and service,
-``/jsonrpc/object``, ``/xmlrpc/2/common``, ``/jsonrpc/db``, or its entry point alone when the service is
-unknown. So a caller without valid credentials can reach at most four names per entry point.
+``/jsonrpc/object/res.partner/read``; every other call by its route, ``/jsonrpc`` or
+``/xmlrpc/2/<service>``. So a caller without valid credentials reaches one name per entry point.
 
 A call that does not fit its service is the caller's mistake, whatever it raises (:func:`mistake`): an
 unknown service or function, arguments of the wrong number or type, or a database other than the one that
@@ -30,25 +29,23 @@ ENTRIES = {"/jsonrpc": "/jsonrpc", "/xmlrpc/2/<service>": "/xmlrpc/2", "/xmlrpc/
 _COMMON_WITH_DATABASE = ("login", "authenticate")
 
 
-def endpoint(entry: str, service: object, method: object, params: object, authenticated: bool,
+def endpoint(route: str, service: object, method: object, params: object, authenticated: bool,
              is_known: Known) -> str:
-    """The endpoint name of one call through ``entry`` (``/jsonrpc``, ``/xmlrpc/2`` or ``/xmlrpc``).
+    """The endpoint name of one call through ``route`` (a key of :data:`ENTRIES`).
 
     ``authenticated`` tells whether an ``object`` call's credentials were accepted.
 
-    >>> endpoint("/jsonrpc", "object", "execute_kw", ("db", 2, "pw", "res.partner", "read"), True,
+    >>> endpoint("/xmlrpc/2/<service>", "object", "execute_kw", ("db", 2, "pw", "res.partner", "read"), True,
     ...          lambda model, method: True)
-    '/jsonrpc/object/res.partner/read'
-    >>> endpoint("/jsonrpc", "object", "execute_kw", ("db", 2, "wrong", "res.partner", "read"), False,
+    '/xmlrpc/2/object/res.partner/read'
+    >>> endpoint("/xmlrpc/2/<service>", "object", "execute_kw", ("db", 2, "wrong", "res.partner", "read"), False,
     ...          lambda model, method: True)
-    '/jsonrpc/object'
+    '/xmlrpc/2/<service>'
     """
-    if service not in SERVICES:
-        return entry
     if service == "object" and authenticated and isinstance(params, (list, tuple)) and len(params) >= 5:
         model_name, method_name = model_method(params[3], params[4], is_known)
-        return f"{entry}/object/{model_name}/{method_name}"
-    return f"{entry}/{service}"
+        return f"{ENTRIES[route]}/object/{model_name}/{method_name}"
+    return route
 
 
 def mistake(service: object, method: object, params: object, request_db: str | None,

@@ -5,7 +5,8 @@ ever counted. Per request it notes:
 
 * ``_match``: the route template and the database (the first successful match of the request: modules
   such as ``http_routing`` match again after rewriting a path, and pages match other URLs while they
-  render); ``_serve_fallback``: ``unmatched`` when no route matched;
+  render); ``unmatched`` when the path exists for other methods only (405); ``_serve_fallback``:
+  ``unmatched`` when no route matched;
 * ``_authenticate``: that the caller passed authentication, and whether as a real user;
 * ``_dispatch``: that the controller is called, and a call_kw's model and method (a logged-in user's).
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import threading
 import time
+
+from werkzeug.exceptions import HTTPException, NotFound
 
 from odoo import models
 from odoo.http import request
@@ -65,7 +68,13 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _match(cls, path_info):
-        rule, args = super()._match(path_info)
+        try:
+            rule, args = super()._match(path_info)
+        except HTTPException as exc:
+            ctx = _context()
+            if not isinstance(exc, NotFound) and ctx is not None and ctx.route is None:
+                _route(ctx, UNMATCHED, cls.pool.db_name)  # a path that exists, but not for this method (405)
+            raise
         ctx = _context()
         if ctx is not None and ctx.route is None:
             _route(ctx, rule.rule, cls.pool.db_name)

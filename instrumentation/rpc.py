@@ -24,10 +24,10 @@ _originals: dict = {}
 
 def _dispatch_rpc(service_name, method, params):
     ctx = current()
-    entry = rpc.ENTRIES.get(ctx.route) if ctx is not None and ctx.monitored else None
-    if entry is None:
+    if ctx is None or not ctx.monitored or ctx.route not in rpc.ENTRIES:
         return _originals["dispatch_rpc"](service_name, method, params)
     ctx.clear_exception()
+    ctx.rpc_called = True
     misfit = rpc.mistake(service_name, method, params, ctx.db, compat.rpc_service_function(service_name, method))
     ctx.caller_mistake = misfit
     # an object call authenticates its caller itself: until it did, a failure is the caller's
@@ -45,7 +45,7 @@ def _dispatch_rpc(service_name, method, params):
         if authenticated:
             ctx.stage = DISPATCHED
         ctx.authenticated = authenticated and not misfit
-        ctx.endpoint = rpc.endpoint(entry, service_name, method, params, ctx.authenticated,
+        ctx.endpoint = rpc.endpoint(ctx.route, service_name, method, params, ctx.authenticated,
                                     known_in(compat.registry(ctx.db)))
 
 
@@ -56,7 +56,7 @@ def _xmlrpc(self, service):
         ctx = current()
         if ctx is not None and ctx.monitored and not ctx.exception_names:  # not raised by the call
             ctx.set_exception(exc)
-            if ctx.endpoint == ctx.route:  # the call was never made: the body did not parse
+            if not ctx.rpc_called:  # the call was never made: the body did not parse
                 ctx.caller_mistake = "the body is not an XML-RPC call"
         raise
 

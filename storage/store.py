@@ -353,14 +353,33 @@ def minute_series(cr, endpoints: list[str], start: float, end: float) -> list[tu
     return [(float(t), int(n), int(e)) for t, n, e in cr.fetchall()]
 
 
-def endpoint_buckets(cr, endpoints: list[str], start: float, end: float) -> list[tuple[str, float, int, int]]:
-    """``(endpoint, minute start, requests, server errors)`` of each of ``endpoints`` in [start, end]."""
+def endpoint_minutes(cr, endpoints: list[str], start: float, end: float, page: int = 20_000):
+    """``(endpoint, [(minute start, requests, server errors), ...])`` for each of ``endpoints`` with traffic in
+    [start, end], one endpoint at a time, read through a server-side cursor: memory holds one page of rows
+    and one endpoint's minutes, however long the period."""
     cr.execute(
-        """SELECT endpoint, extract(epoch FROM start), requests, server_errors FROM api_monitor_bucket
-           WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s ORDER BY start, endpoint""",
-        [list(endpoints), _utc(start), _utc(end)],
+        """DECLARE api_monitor_minutes NO SCROLL CURSOR FOR
+           SELECT endpoint, extract(epoch FROM start), requests, server_errors FROM api_monitor_bucket
+           WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s ORDER BY endpoint, start""",
+        [sorted(endpoints), _utc(start), _utc(end)],
     )
-    return [(name, float(t), int(n), int(e)) for name, t, n, e in cr.fetchall()]
+    try:
+        name, minutes = None, []
+        while True:
+            cr.execute(f"FETCH {int(page)} FROM api_monitor_minutes")
+            rows = cr.fetchall()
+            if not rows:
+                break
+            for endpoint, t, n, e in rows:
+                if endpoint != name:
+                    if minutes:
+                        yield name, minutes
+                    name, minutes = endpoint, []
+                minutes.append((float(t), int(n), int(e)))
+        if minutes:
+            yield name, minutes
+    finally:
+        cr.execute("CLOSE api_monitor_minutes")
 
 
 # -- housekeeping ----------------------------------------------------------------------------------------

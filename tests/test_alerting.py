@@ -51,6 +51,14 @@ class AlertingCase(TransactionCase):
         for minute in minutes:
             self.traffic(minute, 100, 0)
 
+    def fire(self):
+        """Three minutes at 50% server errors, evaluated until the shipped rule fires; its incidents."""
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 60)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 2 * 60 + 10)
+        return self.incidents()
+
 
 @tagged("post_install", "-at_install")
 class TestLifecycle(AlertingCase):
@@ -148,13 +156,6 @@ class TestLifecycle(AlertingCase):
 
 @tagged("post_install", "-at_install")
 class TestDelivery(AlertingCase):
-    def fire(self):
-        for minute in range(0, 3):
-            self.traffic(minute, 100, 50)
-        self.env["api.monitor.rule"]._evaluate(now=T0 + 60)
-        self.env["api.monitor.rule"]._evaluate(now=T0 + 2 * 60 + 10)
-        return self.incidents()
-
     def test_429_then_202_ends_with_exactly_one_pagerduty_alert_and_nothing_lost(self):
         self.sandbox.behave("pagerduty", "429", count=1, retry_after="1")
         incident = self.fire()
@@ -222,6 +223,116 @@ class TestDelivery(AlertingCase):
         self.rule.severity = "P3"  # below the PagerDuty receiver's P2: Slack only
         incident = self.fire()
         self.assertEqual(incident.notification_ids.receiver_id, self.slack)
+
+    def webhook(self, name, path="/webhook/ops"):
+        receiver = self.env["api.monitor.receiver"].create({
+            "name": name, "kind": "webhook", "url": f"{self.sandbox.url}{path}", "timeout": 2})
+        self.rule.receiver_ids |= receiver
+        return receiver
+
+    def test_receivers_that_hang_answer_garbage_redirect_or_fail_never_delay_the_page(self):
+        hanging = self.webhook("Hangs")
+        self.sandbox.behave("webhook", "slow", count=1, delay=4)
+        self.sandbox.behave("slack", "garbage", count=1)
+        incident = self.fire()
+        started = time.time()
+        self.deliver()
+        took = time.time() - started
+        [page] = [e for e in self.sandbox.state.snapshot()["events"] if e["action"] == "trigger"]
+        self.assertLess(page["at"] - started, 1.0)  # sent at once, beside the receiver that hangs
+        self.assertLess(took, 3.5)  # one timeout (2 s), not one per receiver
+        by_receiver = {n.receiver_id.name: n for n in incident.notification_ids}
+        self.assertRecordValues(by_receiver["PagerDuty (on-call)"], [{"state": "sent", "last_status": 202}])
+        self.assertRecordValues(by_receiver["Hangs"], [{"state": "pending", "attempts": 1, "last_status": 0}])
+        self.assertEqual(by_receiver["Hangs"].last_error, "no answer within 2s")
+        self.assertRecordValues(by_receiver["Slack #ops"], [{"state": "pending", "attempts": 1, "last_status": 0}])
+        self.assertTrue(by_receiver["Slack #ops"].last_error.startswith("connection failed"))
+        self.assertNotIn("/slack/ops", by_receiver["Slack #ops"].last_error)
+        self.assertEqual(hanging.sudo().url, f"{self.sandbox.url}/webhook/ops")
+
+    def test_a_receiver_that_redirects_is_refused_and_the_page_goes_out(self):
+        self.webhook("Moved")
+        self.sandbox.behave("webhook", "redirect", count=1)
+        incident = self.fire()
+        self.deliver()
+        by_receiver = {n.receiver_id.name: n for n in incident.notification_ids}
+        self.assertRecordValues(by_receiver["Moved"], [{"state": "failed", "last_status": 302}])
+        self.assertEqual(by_receiver["Moved"].last_error,
+                         "HTTP 302: the receiver redirects; set the URL it redirects to")
+        self.assertEqual(by_receiver["PagerDuty (on-call)"].state, "sent")
+        self.assertEqual(self.sandbox.state.snapshot()["attempts"]["webhook"], 1)  # the redirect was not followed
+
+    def test_a_notification_that_cannot_be_recorded_is_marked_failed_and_the_others_go_on(self):
+        self.webhook("Breaks")
+        original = type(self.env["api.monitor.notification"])._report_failure
+        self.sandbox.behave("webhook", "400", count=1)
+
+        def report_failure(notification, decision):
+            if notification.receiver_id.name == "Breaks":
+                raise RuntimeError("cannot report this one")
+            return original(notification, decision)
+
+        self.patch(type(self.env["api.monitor.notification"]), "_report_failure", report_failure)
+        incident = self.fire()
+        with self.assertLogs("odoo.addons.api_monitor.models.api_monitor_notification", level="ERROR"):
+            self.deliver()
+        by_receiver = {n.receiver_id.name: n for n in incident.notification_ids}
+        self.assertRecordValues(by_receiver["Breaks"], [{"state": "failed", "attempts": 1}])
+        self.assertEqual(by_receiver["Breaks"].last_error, "could not be recorded: RuntimeError")
+        self.assertEqual(by_receiver["PagerDuty (on-call)"].state, "sent")
+        self.assertEqual(by_receiver["Slack #ops"].state, "sent")
+
+    def test_a_stored_event_that_cannot_be_read_is_refused_on_its_own(self):
+        incident = self.fire()
+        slack = incident.notification_ids.filtered(lambda n: n.receiver_id == self.slack)
+        slack.sudo().payload = '{"action": "trigger"}'  # damaged
+        self.deliver()
+        self.assertEqual(slack.state, "failed")
+        self.assertIn("IncidentEvent.__init__() missing", slack.last_error)
+        self.assertEqual(incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty).state, "sent")
+
+    def test_monitoring_users_see_neither_remote_answers_nor_delivery_errors(self):
+        self.sandbox.behave("pagerduty", "400", count=1)
+        incident = self.fire()
+        self.deliver()
+        user = new_test_user(self.env, "watcher", groups="base.group_user,api_monitor.group_api_monitor_user")
+        notification = incident.notification_ids[:1].with_user(user)
+        self.assertEqual(notification.read(["state"])[0]["state"] in ("sent", "failed"), True)
+        for field in ("response", "last_error"):
+            with self.subTest(field=field), self.assertRaises(AccessError):
+                notification.read([field])
+
+
+@tagged("post_install", "-at_install")
+class TestBadRulesAreSkipped(AlertingCase):
+    def test_a_rule_forced_into_the_database_with_bad_values_is_skipped_and_the_others_page(self):
+        broken = self.rule.copy({"name": "Broken"})
+        self.env.cr.execute("UPDATE api_monitor_rule SET endpoint_selection = 'pattern', endpoint_pattern = %s, "
+                            "logs_url_template = %s WHERE id = %s",
+                            ["^(a+)+$", "https://loki/explore?left={\"expr\":\"{job=odoo}\"}&x={nope}", broken.id])
+        broken.invalidate_recordset()
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50)
+        with self.assertLogs("odoo.addons.api_monitor.models.api_monitor_rule", level="ERROR") as logs:
+            self.env["api.monitor.rule"]._evaluate(now=T0 + 60)
+            self.env["api.monitor.rule"]._evaluate(now=T0 + 2 * 60 + 10)
+        self.assertEqual(logs.output[0], f"ERROR:odoo.addons.api_monitor.models.api_monitor_rule:api_monitor: rule "
+                                         f"Broken (id {broken.id}) is skipped: '^(a+)+$' looks like a regular "
+                                         f"expression ($ ( ) + ^): endpoint patterns are globs, where * stands for any "
+                                         f"characters, e.g. /web/dataset/call_kw/sale.*")
+        self.assertEqual(len(self.incidents()), 1)
+        self.deliver()
+        self.assertEqual([a for a, _ in self.pd_events()], ["trigger"])
+
+    def test_a_link_template_with_foreign_braces_pages_with_its_link(self):
+        template = 'https://grafana.example.com/explore?left={"expr":"{job=`odoo`}|=`{request_id}`"}'
+        self.rule.logs_url_template = template
+        incident = self.fire()
+        self.assertEqual(incident.logs_url, template.replace("{request_id}", incident.failure_ids[:1].request_id or ""))
+        self.deliver()
+        [page] = self.sandbox.state.events
+        self.assertEqual([link["text"] for link in page["body"]["links"]], [f"Incident {incident.name} in Odoo", "Logs"])
+        self.assertEqual(page["body"]["links"][1]["href"], incident.logs_url)
 
 
 @tagged("post_install", "-at_install")

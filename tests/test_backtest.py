@@ -3,9 +3,10 @@ paged, notifies nobody, and decides exactly as the live evaluator did on the sam
 
 import datetime
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 
+from ..storage import store
 from .test_alerting import ENDPOINT, T0, AlertingCase
 
 
@@ -78,3 +79,37 @@ class TestBacktest(AlertingCase):
             {"date_from": at(10), "date_to": at(60)})
         wizard.action_run()
         self.assertEqual(len(wizard.line_ids), 1)
+
+    def test_a_backtest_larger_than_it_can_finish_is_refused_with_what_to_change(self):
+        self.rule.endpoint_selection = "all"
+        endpoints = self.env["api.monitor.endpoint"].create([{"name": f"/t/bt/{n}"} for n in range(40)])
+        groups = len(self.rule._groups(store.endpoints(self.env.cr)))
+        self.assertGreaterEqual(groups, len(endpoints))
+        wizard = self.env["api.monitor.backtest"].create({
+            "rule_id": self.rule.id, "date_from": at(0) - datetime.timedelta(days=30), "date_to": at(0)})
+        minutes = 30 * 1440 + 1
+        with self.assertRaises(ValidationError) as raised:
+            wizard.action_run()
+        self.assertEqual(str(raised.exception), (
+            f"This backtest would replay {groups * minutes:,} evaluations ({groups} endpoint groups, one a minute); "
+            "one backtest replays at most 1,500,000. Shorten the period or narrow the rule's endpoints."))
+        self.assertFalse(wizard.done)
+
+    def test_a_backtest_is_its_creators_alone(self):
+        owner = new_test_user(self.env, "bt-owner", groups="api_monitor.group_api_monitor_user")
+        other = new_test_user(self.env, "bt-other", groups="api_monitor.group_api_monitor_manager")
+        wizard = self.env["api.monitor.backtest"].with_user(owner).create(
+            {"rule_id": self.rule.id, "date_from": at(10), "date_to": at(60)})
+        wizard.action_run()
+        Backtest = self.env["api.monitor.backtest"].with_user(other)
+        self.assertFalse(Backtest.search([("id", "=", wizard.id)]))
+        with self.assertRaises(AccessError):
+            Backtest.browse(wizard.id).read(["summary"])
+        self.assertFalse(self.env["api.monitor.backtest.line"].with_user(other).search([("backtest_id", "=", wizard.id)]))
+
+    def test_the_chart_is_drawn_from_the_data_and_nothing_written_on_the_backtest(self):
+        wizard = self.backtest()
+        wizard.write({"summary": "<img src=x onerror=alert(1)>"})
+        self.assertNotIn("onerror", wizard.chart)
+        self.assertTrue(wizard.chart.startswith("<svg"))
+        self.assertFalse(self.env["api.monitor.backtest"]._fields["chart"].store)  # nobody can write it

@@ -44,6 +44,60 @@ def scrape(url: str, request_id: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def stat(url: str, name: str) -> float:
+    """One of the addon's own counters from /metrics (``api_monitor_flush_errors_total``, say)."""
+    req = urllib.request.Request(url + "/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        found = re.search(rf"^{name} (\S+)$", resp.read().decode(), re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def session(url: str, db: str) -> str:
+    """A logged-in admin session id."""
+    req = urllib.request.Request(
+        url + "/web/session/authenticate", headers={"Content-Type": "application/json"},
+        data=json.dumps({"jsonrpc": "2.0", "params": {"db": db, "login": "admin", "password": "admin"}}).encode())
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return re.search(r"session_id=([^;]+)", resp.headers["Set-Cookie"]).group(1)
+
+
+def failing_call(url: str, sid: str) -> None:
+    """A call_kw that fails on the server's side (a TypeError inside read): a server error each time."""
+    body = {"jsonrpc": "2.0", "params": {"model": "res.partner", "method": "read", "args": [[1], 42], "kwargs": {}}}
+    req = urllib.request.Request(url + "/web/dataset/call_kw/res.partner/read", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json", "Cookie": f"session_id={sid}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        resp.read()
+
+
+def check_concurrent_flushes(odoo: Odoo, pg: Postgres, db: str, logs: Path, workers: int = 8,
+                             seconds: float = 20.0) -> bool:
+    """``workers`` processes serving server errors for ``seconds``: each flushes within a second of one, so
+    flushes of the same rows overlap all the time; not one may fail."""
+    with odoo.server(pg, db, f"--workers={workers}", "--max-cron-threads=0", log=logs / "concurrent-flushes.log",
+                     preload=False) as url:
+        sid = session(url, db)
+        before = (stat(url, "api_monitor_flush_errors_total"), stat(url, "api_monitor_flushes_total"))
+        deadline = time.monotonic() + seconds
+        sent = 0
+
+        def hammer(_):
+            nonlocal sent
+            while time.monotonic() < deadline:
+                failing_call(url, sid)
+                sent += 1
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(hammer, range(workers)))
+        time.sleep(FLUSH_INTERVAL + 1.5)
+        errors = stat(url, "api_monitor_flush_errors_total") - before[0]
+        flushes = stat(url, "api_monitor_flushes_total") - before[1]
+    ok = errors == 0 and flushes >= workers
+    print(f"concurrent flushes: {workers} workers served {sent} server errors in {seconds:.0f}s, {flushes:.0f} flushes, "
+          f"{errors:.0f} flush errors (expected 0): {'OK' if ok else 'FAILED'}")
+    return ok
+
+
 def pids_by_request_id(log: Path) -> dict[str, str]:
     """Which worker (pid) logged the access line of each request id."""
     pids = {}
@@ -79,5 +133,7 @@ def check(odoo: Odoo, pg: Postgres, db: str, logs: Path) -> int:
     print(f"multi-worker: {N} requests served by {len(served_by)} worker processes "
           f"(--workers 2, --limit-request {LIMIT_REQUEST}); /metrics answered by {len(scraped_by)} workers "
           f"showed {values} for {ENDPOINT}, expected exactly {expected:.0f}: {'OK' if ok else 'FAILED'}")
-    print(f"multi-worker: {1 if ok else 0} passed, {0 if ok else 1} failed")
-    return 0 if ok else 1
+    concurrent = check_concurrent_flushes(odoo, pg, db, logs)
+    passed = int(ok) + int(concurrent)
+    print(f"multi-worker: {passed} passed, {2 - passed} failed")
+    return 0 if passed == 2 else 1

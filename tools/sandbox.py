@@ -6,7 +6,8 @@ does: a trigger folds into the open alert with the same keys, or opens a new one
 ``POST /api/v2/alerts`` Alertmanager alerts and ``POST /webhook/...`` anything JSON.
 
 It can be told to misbehave: ``POST /_control`` with ``{"target": "pagerduty", "mode": "429", "count": 3,
-"retry_after": "2"}`` (modes ``ok``, ``400``, ``429``, ``500``, ``slow`` with ``delay``; ``"seconds": 60`` instead
+"retry_after": "2"}`` (modes ``ok``, ``400``, ``429``, ``500``, ``slow`` with ``delay``, ``garbage`` (bytes that
+are not HTTP), ``redirect`` (to another host); ``"seconds": 60`` instead
 of ``count`` misbehaves for that long); ``GET /_state`` shows what
 it holds; ``POST /_reset`` forgets everything.
 
@@ -237,6 +238,12 @@ class _Handler(BaseHTTPRequestHandler):
             behaviour = state.take_behaviour(target)
         if behaviour.mode == "slow":
             time.sleep(behaviour.delay)
+        elif behaviour.mode == "garbage":
+            self.wfile.write(b"\x00\xff this is not HTTP\r\n\r\n")
+            self.close_connection = True
+            return None
+        elif behaviour.mode == "redirect":
+            return self._reply(302, {"moved": True}, {"Location": "https://elsewhere.example.com/v2/enqueue"})
         elif behaviour.mode == "429":
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return self._reply(429, {"status": "throttle event", "message": "Requests for this service are arriving too quickly."}, headers)

@@ -124,7 +124,7 @@ class Postgres:
 class Odoo:
     """An Odoo installation at ``ODOO_PATH`` (default /opt/odoo), run with the addon on its addons path."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str | None = None, addon_dir: Path = ADDON_DIR) -> None:
         self.path = Path(path or os.environ.get("ODOO_PATH", "/opt/odoo"))
         self.bin = self.path / "odoo-bin"
         python = os.environ.get("ODOO_PYTHON")
@@ -133,7 +133,7 @@ class Odoo:
             python = str(venv) if venv else sys.executable
         self.python = python
         self.addons_root = Path(tempfile.mkdtemp(prefix="api_monitor_addons_"))
-        (self.addons_root / "api_monitor").symlink_to(ADDON_DIR)
+        (self.addons_root / "api_monitor").symlink_to(addon_dir)
 
     @property
     def available(self) -> bool:

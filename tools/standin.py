@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from core import outcome as outcomes
 from core import request_id
-from core.endpoints import UNMATCHED, call_kw_endpoint
+from core.endpoints import UNMATCHED, call_kw_endpoint, http_method
 from core.exposition import CONTENT_TYPE, Snapshot, render
 from core.recorder import Latency
 
@@ -110,7 +110,8 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             status, payload = 404, b'{"error": "not found"}'
         self._send(status, payload, "application/json", rid)
-        state.count(endpoint, method, status, outcomes.classify(status, names), time.perf_counter() - started)
+        state.count(endpoint, http_method(method), status, outcomes.classify(status, names),
+                    time.perf_counter() - started)
 
 
 class _Server(ThreadingHTTPServer):

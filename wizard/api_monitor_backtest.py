@@ -63,16 +63,17 @@ class ApiMonitorBacktest(models.TransientModel):
                 weight=self.env._(" (a burn-rate rule's count %(n)s each)", n=backtest.BURN_RATE_WEIGHT)
                 if cost != backtest.evaluations(len(groups), start, end) else ""))
         history = start - max(spec.windows) * 60
-        incidents, evaluations = [], 0
-        for key, members in groups.items():
-            minutes = {}
-            for _endpoint, at, requests, errors in store.endpoint_buckets(self.env.cr, members, history, end):
-                n, e = minutes.get(at, (0, 0))
-                minutes[at] = (n + requests, e + errors)
-            result = backtest.replay(spec, timing, {key: [(at, n, e) for at, (n, e) in sorted(minutes.items())]},
-                                     start, end, history=history, keep_steps=False)
-            incidents += result.incidents
-            evaluations += backtest.evaluations(1, start, end)
+        incidents = []
+        if rule.group_by == "endpoint":  # one endpoint's minutes at a time
+            for key, minutes in store.endpoint_minutes(self.env.cr, list(groups), history, end):
+                incidents += backtest.replay(spec, timing, {key: minutes}, start, end, history=history,
+                                             keep_steps=False).incidents
+        else:
+            for key, members in groups.items():
+                minutes = store.minute_series(self.env.cr, members, history, end)
+                incidents += backtest.replay(spec, timing, {key: minutes}, start, end, history=history,
+                                             keep_steps=False).incidents
+        evaluations = backtest.evaluations(len(groups), start, end)
         self.line_ids.unlink()
         self.line_ids = [fields.Command.create({
             "group_key": incident.group,

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.skipif(
     reason="needs nginx, mtail, prometheus, prometheus-alertmanager (Debian packages)")
 
 
+@pytest.mark.slow
 def test_the_four_drills_page_once_and_resolve_in_time(tmp_path):
     results = gateway_drill.run(["a", "b", "c", "d"], tmp_path, use_odoo=False, say=print)
     print(gateway_drill.table(["drill", "path", "page", "resolve", "alerts", "verdict", "notes"],

@@ -52,10 +52,10 @@ def test_private_methods_are_never_names_even_when_they_exist():
 
 
 @pytest.mark.parametrize(("sent", "label"), [
-    ("GET", "GET"), ("POST", "POST"), ("HEAD", "HEAD"), ("PUT", "PUT"), ("PATCH", "PATCH"), ("DELETE", "DELETE"),
-    ("OPTIONS", "OPTIONS"), ("get", "OTHER"), ("PROPFIND", "OTHER"), ("X" * 5000, "OTHER"), ("", "OTHER"),
+    ("GET", "GET"), ("POST", "POST"), ("HEAD", "OTHER"), ("PUT", "OTHER"), ("DELETE", "OTHER"),
+    ("OPTIONS", "OTHER"), ("get", "OTHER"), ("PROPFIND", "OTHER"), ("X" * 5000, "OTHER"), ("", "OTHER"),
 ])
-def test_the_method_label_is_a_standard_method_or_other(sent, label):
+def test_the_method_label_is_get_post_or_other(sent, label):
     assert http_method(sent) == label
 
 

@@ -76,6 +76,7 @@ def test_burn_rate_tiers_detect_within_10_percent_of_the_workbook(tier_index, er
 
 
 @pytest.mark.skipif(not shutil.which("promtool"), reason="promtool not installed (Debian package prometheus)")
+@pytest.mark.slow
 def test_the_addon_decides_as_prometheus_at_every_evaluation_step(tmp_path):
     steps, mismatches = quality.agreement(workdir=tmp_path)
     assert steps == 37440

@@ -22,29 +22,34 @@ def exp_version():
 CALL = ("prod", 2, "secret", "res.partner", "read", [[1]], {"fields": ["name"]})
 
 
+XMLRPC = "/xmlrpc/2/<service>"
+
+
 def test_an_authenticated_object_call_is_named_by_model_and_method():
     assert endpoint("/jsonrpc", "object", "execute_kw", CALL, True, known) == "/jsonrpc/object/res.partner/read"
-    assert endpoint("/xmlrpc/2", "object", "execute", CALL[:6], True, known) == "/xmlrpc/2/object/res.partner/read"
+    assert endpoint(XMLRPC, "object", "execute", CALL[:6], True, known) == "/xmlrpc/2/object/res.partner/read"
+    assert endpoint("/xmlrpc/<service>", "object", "execute", CALL[:6], True, known) == (
+        "/xmlrpc/object/res.partner/read")
     assert endpoint("/jsonrpc", "object", "execute_kw", ("prod", 2, "pw", "x.y", "read"), True, known) == (
         "/jsonrpc/object/<unknown>/<unknown>")
     assert endpoint("/jsonrpc", "object", "execute_kw", ("prod", 2, "pw", "res.partner", "_private"), True,
                     known) == "/jsonrpc/object/res.partner/<unknown>"
 
 
-def test_a_call_without_accepted_credentials_is_named_by_entry_and_service_only():
-    assert endpoint("/jsonrpc", "object", "execute_kw", CALL, False, known) == "/jsonrpc/object"
-    assert endpoint("/xmlrpc/2", "common", "login", ("prod", "a", "b"), False, known) == "/xmlrpc/2/common"
-    assert endpoint("/xmlrpc", "db", "list", (), False, known) == "/xmlrpc/db"
+def test_every_other_call_is_named_by_its_route():
+    assert endpoint("/jsonrpc", "object", "execute_kw", CALL, False, known) == "/jsonrpc"
+    assert endpoint(XMLRPC, "common", "login", ("prod", "a", "b"), False, known) == XMLRPC
+    assert endpoint(XMLRPC, "common", "version", (), True, known) == XMLRPC
     assert endpoint("/jsonrpc", "evil", "x", (), False, known) == "/jsonrpc"
-    assert endpoint("/jsonrpc", ["object"], "x", (), True, known) == "/jsonrpc"
+    assert endpoint("/jsonrpc", ["object"], "x", CALL, True, known) == "/jsonrpc"
 
 
-def test_every_name_an_anonymous_caller_can_reach_through_one_entry_point():
+def test_an_anonymous_caller_reaches_one_name_per_entry_point():
     services = ["object", "common", "db", "other", "", None, 42]
-    names = {endpoint("/jsonrpc", service, method, params, False, known)
-             for service in services for method in ("execute_kw", "login", "x", None)
+    names = {endpoint(route, service, method, params, False, known)
+             for route in ("/jsonrpc", XMLRPC) for service in services for method in ("execute_kw", "login", "x", None)
              for params in (CALL, (), None, "x")}
-    assert names == {"/jsonrpc", "/jsonrpc/object", "/jsonrpc/common", "/jsonrpc/db"}
+    assert names == {"/jsonrpc", XMLRPC}
 
 
 @pytest.mark.parametrize(("service", "method", "params", "function", "why"), [
