@@ -11,5 +11,4 @@ def post_load():
 
 
 def uninstall_hook(env):
-    for table in store.RAW_TABLES:
-        env.cr.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
+    store.drop_tables(env.cr)

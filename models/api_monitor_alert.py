@@ -112,19 +112,9 @@ class EvaluationUpdates:
             self.incidents.append((incident.id, *values))
 
     def apply(self, env):
-        cr = env.cr
+        store.update_firing(env.cr, self.alerts, self.incidents)
         if self.alerts:
-            store.execute_values(
-                cr, """UPDATE api_monitor_alert AS a SET last_breach_at = v.at, write_date = now() AT TIME ZONE 'UTC'
-                       FROM (VALUES %s) AS v(id, at) WHERE a.id = v.id""",
-                sorted(self.alerts), template="(%s, %s::timestamp)")
             env["api.monitor.alert"].invalidate_model(["last_breach_at"])
         if self.incidents:
-            store.execute_values(
-                cr, """UPDATE api_monitor_incident AS i SET current_ratio = v.ratio, peak_ratio = v.peak,
-                         window_requests = v.requests, window_errors = v.errors, detail = v.detail,
-                         write_date = now() AT TIME ZONE 'UTC'
-                       FROM (VALUES %s) AS v(id, ratio, peak, requests, errors, detail) WHERE i.id = v.id""",
-                sorted(self.incidents), template="(%s, %s::float, %s::float, %s::int, %s::int, %s)")
             env["api.monitor.incident"].invalidate_model(
                 ["current_ratio", "peak_ratio", "window_requests", "window_errors", "detail"])

@@ -7,7 +7,7 @@ from odoo import api, fields, models
 
 from ..core import notify
 from ..core.times import to_datetime, to_epoch
-from ..storage import wake
+from ..storage import store, wake
 
 _logger = logging.getLogger(__name__)
 PARAM_GIVE_UP_MINUTES = "api_monitor.delivery_give_up_minutes"
@@ -72,9 +72,7 @@ class ApiMonitorNotification(models.Model):
             if lane not in started and notification._has_older_pending():  # an older one waits for its retry
                 waiting.add(lane)
                 continue
-            cr.execute("SELECT id FROM api_monitor_notification WHERE id = %s AND state = 'pending' "
-                       "FOR UPDATE SKIP LOCKED", [notification.id])
-            if not cr.fetchone():
+            if not store.claim_notification(cr, notification.id):
                 waiting.add(lane)
                 continue
             started.add(lane)

@@ -23,9 +23,6 @@ from ..storage import store
 
 _logger = logging.getLogger(__name__)
 
-#: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
-EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
-
 
 class ApiMonitorRule(models.Model):
     """An alert rule: which endpoints, what counts as a breach, who is told.
@@ -157,8 +154,7 @@ class ApiMonitorRule(models.Model):
         """
         now = time.time() if now is None else now
         cr = self.env.cr
-        cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [EVALUATION_LOCK])
-        if not cr.fetchone()[0]:
+        if not store.try_evaluation_lock(cr):
             return 0
         rules, inputs = self.search([]), []
         for rule in rules:

@@ -13,5 +13,4 @@ class ApiMonitorStore(models.AbstractModel):
     _description = "API Monitoring counter store"
 
     def init(self):
-        for ddl in store.RAW_TABLES.values():
-            self.env.cr.execute(ddl)
+        store.create_tables(self.env.cr)

@@ -80,6 +80,18 @@ RAW_TABLES = {
 WEBHOOK_EVENT_DAYS = 7
 
 
+def create_tables(cr) -> None:
+    """The tables outside the ORM (the ``api.monitor.store`` model's ``init``)."""
+    for ddl in RAW_TABLES.values():
+        cr.execute(ddl)
+
+
+def drop_tables(cr) -> None:
+    """Drop the tables outside the ORM (the addon's uninstall hook)."""
+    for table in RAW_TABLES:
+        cr.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
+
+
 def connect(db: str, lock_timeout_ms: int | None = None):
     """A cursor of its own on ``db``, on a READ COMMITTED transaction: committed by the ``with`` block,
     whatever the request does. With ``lock_timeout_ms``, a statement that waits longer than that for a lock
@@ -283,6 +295,40 @@ def read_snapshot(cr, now: float | None = None) -> Snapshot:
 
 
 # -- the evaluator ---------------------------------------------------------------------------------------
+#: pg_try_advisory_xact_lock key: one evaluation at a time across workers and hosts
+_EVALUATION_LOCK = 0x6170695F6576616C  # "api_eval"
+
+
+def try_evaluation_lock(cr) -> bool:
+    """Take the evaluation's lock for this transaction; False when another evaluation holds it."""
+    cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [_EVALUATION_LOCK])
+    return cr.fetchone()[0]
+
+
+def claim_notification(cr, notification_id: int) -> bool:
+    """Lock a pending outbox row for this delivery; False when it is no longer pending or another holds it."""
+    cr.execute("SELECT id FROM api_monitor_notification WHERE id = %s AND state = 'pending' FOR UPDATE SKIP LOCKED",
+               [notification_id])
+    return cr.fetchone() is not None
+
+
+def update_firing(cr, alerts: list[tuple], incidents: list[tuple]) -> None:
+    """The steady-state writes of one evaluation in two statements: ``alerts`` are ``(id, last_breach_at)``,
+    ``incidents`` ``(id, current ratio, peak ratio, requests, errors, detail)``."""
+    if alerts:
+        execute_values(
+            cr, """UPDATE api_monitor_alert AS a SET last_breach_at = v.at, write_date = now() AT TIME ZONE 'UTC'
+                   FROM (VALUES %s) AS v(id, at) WHERE a.id = v.id""",
+            sorted(alerts), template="(%s, %s::timestamp)")
+    if incidents:
+        execute_values(
+            cr, """UPDATE api_monitor_incident AS i SET current_ratio = v.ratio, peak_ratio = v.peak,
+                     window_requests = v.requests, window_errors = v.errors, detail = v.detail,
+                     write_date = now() AT TIME ZONE 'UTC'
+                   FROM (VALUES %s) AS v(id, ratio, peak, requests, errors, detail) WHERE i.id = v.id""",
+            sorted(incidents), template="(%s, %s::float, %s::float, %s::int, %s::int, %s)")
+
+
 def endpoints(cr) -> dict[str, bool]:
     """Every known endpoint name and whether it is tagged critical."""
     cr.execute("SELECT name, critical FROM api_monitor_endpoint")
