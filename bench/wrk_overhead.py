@@ -26,7 +26,7 @@ from pathlib import Path
 from tools.table import spread, table
 from tools.services import Odoo, Postgres
 
-ROUNDS = 10
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", 10))
 DURATION = "5s"
 CONNECTIONS = 4
 

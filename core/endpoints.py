@@ -11,6 +11,8 @@ Notation (used by the addon's metrics, its rules and the gateway's mtail program
   were refused) is named by its route alone (``/jsonrpc``, ``/xmlrpc/2/<service>``): nobody can mint names
   by sending model and method names without logging in;
 * a model or method that does not exist, or a private method (``_name``), is named ``<unknown>``;
+* Odoo 19's JSON-2 API, ``/json/2/<model>/<method>``, is named so when the bearer key was accepted, and
+  ``/json/2`` otherwise;
 * a path that matches no route is ``unmatched``; a newcomer beyond the cap on distinct names is ``other``.
 
 The HTTP method label is ``GET``, ``POST`` or ``OTHER``: a caller chooses the method, so it cannot be a label
@@ -32,12 +34,15 @@ DEFAULT_ANONYMOUS_CAP = 20
 #: The HTTP method label: Odoo's routes and APIs use GET and POST; any other method is ``OTHER``.
 HTTP_METHODS = frozenset({"GET", "POST"})
 
-#: Route templates whose endpoint name carries the model and method from the JSON-RPC params.
-CALL_KW_ROUTES = {
-    "/web/dataset/call_kw": "/web/dataset/call_kw",
-    "/web/dataset/call_kw/<path:path>": "/web/dataset/call_kw",
-    "/web/dataset/call_button": "/web/dataset/call_button",
-    "/web/dataset/call_button/<path:path>": "/web/dataset/call_button",
+#: Route templates whose calls are named by the model and method they call: the name's prefix, and the
+#: request params that hold the model and the method.
+MODEL_METHOD_ROUTES = {
+    "/web/dataset/call_kw": ("/web/dataset/call_kw", "model", "method"),
+    "/web/dataset/call_kw/<path:path>": ("/web/dataset/call_kw", "model", "method"),
+    "/web/dataset/call_button": ("/web/dataset/call_button", "model", "method"),
+    "/web/dataset/call_button/<path:path>": ("/web/dataset/call_button", "model", "method"),
+    # Odoo 19's JSON-2 API, POST /json/2/<model>/<method> with a bearer API key
+    "/json/2/<__model__>/<__method__>": ("/json/2", "__model__", "__method__"),
 }
 
 #: Odoo's websocket, longpolling and asset bundles: high volume and not API traffic.
@@ -70,11 +75,24 @@ def model_method(model: object, method: object, is_known: Known) -> tuple[str, s
     return (model, UNKNOWN) if is_known(model, "") else (UNKNOWN, UNKNOWN)
 
 
+def route_prefix(route: str) -> str:
+    """What a request matching ``route`` is named before (or without) its model and method: the prefix of a
+    :data:`MODEL_METHOD_ROUTES` route, any other route as it is."""
+    return MODEL_METHOD_ROUTES[route][0] if route in MODEL_METHOD_ROUTES else route
+
+
+def model_method_endpoint(route: str, params: dict, is_known: Known) -> str:
+    """``/web/dataset/call_kw/<model>/<method>`` or ``/json/2/<model>/<method>``: the name of a call an
+    authenticated user made through one of :data:`MODEL_METHOD_ROUTES`, from its request params."""
+    prefix, model_param, method_param = MODEL_METHOD_ROUTES[route]
+    model_name, method_name = model_method(params.get(model_param), params.get(method_param), is_known)
+    return f"{prefix}/{model_name}/{method_name}"
+
+
 def call_kw_endpoint(route: str, model: object, method: object, is_known: Known) -> str:
     """``/web/dataset/call_kw/<model>/<method>`` from the route template and the JSON-RPC params of a call
     made by an authenticated user (the route requires one)."""
-    model_name, method_name = model_method(model, method, is_known)
-    return f"{CALL_KW_ROUTES[route]}/{model_name}/{method_name}"
+    return model_method_endpoint(route, {"model": model, "method": method}, is_known)
 
 
 class EndpointCap:

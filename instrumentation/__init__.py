@@ -6,7 +6,7 @@
 * ``errors``: a wrapper of each dispatcher's ``handle_error`` (exceptions raised before ``ir.http`` runs);
 * ``rpc``: wrappers of ``dispatch_rpc`` and XML-RPC's ``_xmlrpc`` (exceptions XML-RPC turns into faults);
 * ``logs``: a log record factory that puts the request id on every line;
-* ``selfcheck``: whether each is in place; ``compat``: where Odoo 18 and 19 differ.
+* ``selfcheck``: whether each is in place (the addon's ``compat`` module says where Odoo 18 and 19 differ).
 
 :func:`install` is idempotent; it runs when Odoo imports the addon and, when the addon is listed in
 ``server_wide_modules``, from its ``post_load`` hook at server start, before workers fork.
@@ -14,7 +14,8 @@
 
 import logging
 
-from . import compat, errors, ir_http, logs, patching, rpc, selfcheck, wsgi  # noqa: F401
+from .. import compat  # noqa: F401
+from . import errors, ir_http, logs, patching, rpc, selfcheck, wsgi  # noqa: F401
 
 _logger = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import odoo.http
 
 from ..core.context import current
-from . import compat, patching
+from .. import compat
+from . import patching
 from .ir_http import observe_late
 
 

@@ -8,7 +8,8 @@ ever counted. Per request it notes:
   render); ``unmatched`` when the path exists for other methods only (405); ``_serve_fallback``:
   ``unmatched`` when no route matched;
 * ``_authenticate``: that the caller passed authentication, and whether as a real user;
-* ``_dispatch``: that the controller is called, and a call_kw's model and method (a logged-in user's).
+* ``_dispatch``: that the controller is called, and the model and method of a call_kw or JSON-2 call (an
+  authenticated user's).
 
 A *late* request is a worker's first one when the addon is not loaded server-wide: the registry, and the
 addon's wrappers with it, were loaded while it was served, so the WSGI wrapper never saw it. It gets its
@@ -28,7 +29,7 @@ from odoo.http import request
 
 from ..core import request_id
 from ..core.context import RequestContext, current, set_current
-from ..core.endpoints import CALL_KW_ROUTES, UNKNOWN, UNMATCHED, call_kw_endpoint
+from ..core.endpoints import MODEL_METHOD_ROUTES, UNKNOWN, UNMATCHED, model_method_endpoint, route_prefix
 from ..core.outcome import AUTHENTICATED, DISPATCHED
 from ..storage.runtime import RUNTIME
 from .naming import known_in
@@ -48,7 +49,7 @@ def _route(ctx: RequestContext, route: str, db: str) -> None:
     ctx.monitored = True
     ctx.db = db
     ctx.route = route
-    ctx.endpoint = CALL_KW_ROUTES.get(route, route)  # a call_kw gets its model and method in _dispatch
+    ctx.endpoint = route_prefix(route)  # a call_kw or JSON-2 call gets its model and method in _dispatch
 
 
 def observe_late(status: int) -> None:
@@ -101,10 +102,8 @@ class IrHttp(models.AbstractModel):
         ctx = current()
         if ctx is not None and ctx.monitored:
             ctx.stage = DISPATCHED
-            if ctx.route in CALL_KW_ROUTES and ctx.authenticated:
-                params = request.params
-                ctx.endpoint = call_kw_endpoint(ctx.route, params.get("model"), params.get("method"),
-                                                known_in(cls.pool))
+            if ctx.route in MODEL_METHOD_ROUTES and ctx.authenticated:
+                ctx.endpoint = model_method_endpoint(ctx.route, request.params, known_in(cls.pool))
                 if ctx.endpoint.endswith(UNKNOWN):
                     ctx.caller_mistake = "no such model or method"
         return super()._dispatch(endpoint)

@@ -15,7 +15,8 @@ import threading
 from ..core import rpc
 from ..core.context import current
 from ..core.outcome import DISPATCHED, READING
-from . import compat, patching
+from .. import compat
+from . import patching
 from .naming import known_in
 
 #: Odoo's own functions, set by :func:`install`

@@ -14,7 +14,8 @@ import odoo.http
 from odoo.addons.base.models.ir_http import IrHttp as BaseIrHttp
 
 from ..storage.runtime import RUNTIME
-from . import compat, errors, logs, patching, rpc, wsgi
+from .. import compat
+from . import errors, logs, patching, rpc, wsgi
 
 _logger = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@ from . import api_monitor_endpoint
 from . import api_monitor_bucket
 from . import api_monitor_failure
 from . import res_config_settings
+from . import res_groups
 from . import api_monitor_receiver
 from . import api_monitor_rule
 from . import api_monitor_alert

@@ -31,7 +31,9 @@ class ApiMonitorAlert(models.Model):
     resolved_at = fields.Datetime()
     incident_id = fields.Many2one("api.monitor.incident", ondelete="set null")
 
-    _sql_constraints = [("rule_group_uniq", "unique(rule_id, group_key)", "One alert state per rule and group.")]
+    def init(self):
+        # one alert state per rule and group
+        store.ensure_unique(self.env.cr, self._table, "api_monitor_alert_rule_group_uniq", ("rule_id", "group_key"))
 
     def _core_state(self):
         self.ensure_one()

@@ -25,7 +25,8 @@ class ApiMonitorEndpoint(models.Model):
     first_seen = fields.Datetime(readonly=True)
     last_seen = fields.Datetime(readonly=True, help="Moved at most once an hour.")
 
-    _sql_constraints = [("name_uniq", "unique(name)", "An endpoint is registered once.")]
+    def init(self):
+        store.ensure_unique(self.env.cr, self._table, "api_monitor_endpoint_name_uniq", ("name",))
 
     def unlink(self):
         """Deleting an endpoint forgets its counters too: its series leave /metrics."""

@@ -5,6 +5,7 @@ import time
 
 from odoo import api, fields, models
 
+from .. import compat
 from ..core import notify
 from ..core.times import to_datetime, to_epoch
 from ..storage import store, wake
@@ -155,7 +156,8 @@ class ApiMonitorNotification(models.Model):
         incident.delivery_problem = problem
         incident.message_post(body=problem)
         if decision.outcome == notify.GAVE_UP:
-            managers = self.env.ref("api_monitor.group_api_monitor_manager").users.filtered(lambda u: not u.share)
+            managers = compat.group_users(self.env.ref("api_monitor.group_api_monitor_manager")).filtered(
+                lambda u: not u.share)
             for manager in managers:
                 incident.activity_schedule(
                     "mail.mail_activity_data_todo", user_id=manager.id,

@@ -86,6 +86,12 @@ def create_tables(cr) -> None:
         cr.execute(ddl)
 
 
+def ensure_unique(cr, table: str, name: str, columns: tuple[str, ...]) -> None:
+    """A unique index on ``columns`` of ``table`` (the flush's upserts rely on it). Named as the SQL constraint
+    earlier versions declared, so that an existing database keeps the one it has."""
+    cr.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")  # noqa: S608
+
+
 def drop_tables(cr) -> None:
     """Drop the tables outside the ORM (the addon's uninstall hook)."""
     for table in RAW_TABLES:

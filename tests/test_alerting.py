@@ -6,6 +6,7 @@ import time
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from .. import compat
 from ..core.recorder import Batch, TimeBucket
 from ..storage import store
 from .common import ROUTING_KEY, start_sandbox_receivers
@@ -202,7 +203,7 @@ class TestDelivery(AlertingCase):
         self.deliver()
         trigger = incident.notification_ids.filtered(lambda n: n.receiver_id == self.pagerduty)
         self.assertEqual(trigger.state, "gave_up")
-        managers = self.env.ref("api_monitor.group_api_monitor_manager").users.filtered(lambda u: not u.share)
+        managers = compat.group_users(self.env.ref("api_monitor.group_api_monitor_manager")).filtered(lambda u: not u.share)
         self.assertEqual(incident.activity_ids.user_id, managers)
         self.assertEqual(set(incident.activity_ids.mapped("summary")), {"Page not delivered to PagerDuty (on-call)"})
 

@@ -6,7 +6,8 @@ from odoo.tests import BaseCase, tagged
 
 from .. import instrumentation
 from ..core import exposition
-from ..instrumentation import compat, errors, patching, rpc, selfcheck, wsgi
+from .. import compat
+from ..instrumentation import errors, patching, rpc, selfcheck, wsgi
 from ..storage.runtime import RUNTIME
 
 

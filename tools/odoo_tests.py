@@ -28,38 +28,58 @@ def summary(log: Path) -> tuple[int, int, int] | None:
     return run, failed, errors
 
 
-def main() -> int:
-    odoo = Odoo()
-    if not odoo.available:
-        print(f"Odoo tests SKIPPED: no Odoo at {odoo.path} (set ODOO_PATH to an Odoo 18.0 source tree).")
-        return 0
+#: where each supported Odoo is looked for: (label, variable, default path)
+ODOOS = [("Odoo 18.0", "ODOO_PATH", "/opt/odoo"), ("Odoo 19.0", "ODOO19_PATH", "/opt/odoo19")]
+
+
+def run_on(odoo: Odoo, label: str) -> bool:
+    """The addon's Odoo tests, then (unless ODOO_TEST_TAGS narrows the run) the multi-worker checks."""
     logs = Path(tempfile.mkdtemp(prefix="api_monitor_logs_"))
     log = logs / "odoo-tests.log"
-    print(f"Odoo tests on {odoo.path} (log: {log})", flush=True)
+    print(f"{label}: Odoo tests on {odoo.path} (log: {log})", flush=True)
     started = time.monotonic()
-    try:
-        with Postgres() as pg:
-            tags = os.environ.get("ODOO_TEST_TAGS", "/api_monitor")  # e.g. /api_monitor:TestHooks for the loop
-            rc = odoo.run(pg, DB, "-i", "api_monitor", "--test-enable", "--test-tags", tags,
-                          "--stop-after-init", "--without-demo=all", f"--http-port={free_port()}", log=log)
-            result = summary(log)
-            # the tests provoke server errors on purpose: show only what says a test failed
-            for line in log.read_text(errors="replace").splitlines():
-                if re.search(r": (FAIL|ERROR): |odoo\.tests\.result: |CRITICAL", line):
-                    print("  " + line[:400])
-            if result is None:
-                print(f"Odoo printed no test summary (exit {rc}); see {log}")
-                return 1
-            run, failed, errors = result
-            print(f"odoo: {run - failed - errors} passed, {failed + errors} failed "
-                  f"({time.monotonic() - started:.0f}s)", flush=True)
-            if rc != 0 or failed or errors:
-                return 1
-            if "ODOO_TEST_TAGS" in os.environ:
-                return 0
-            return multiworker.check(odoo, pg, DB, logs)
-    finally:
-        odoo.cleanup()
+    with Postgres() as pg:
+        tags = os.environ.get("ODOO_TEST_TAGS", "/api_monitor")  # e.g. /api_monitor:TestHooks for the loop
+        rc = odoo.run(pg, DB, "-i", "api_monitor", "--test-enable", "--test-tags", tags,
+                      "--stop-after-init", "--without-demo=all", f"--http-port={free_port()}", log=log)
+        result = summary(log)
+        # the tests provoke server errors on purpose: show only what says a test failed
+        for line in log.read_text(errors="replace").splitlines():
+            if re.search(r": (FAIL|ERROR): |odoo\.tests\.result: |CRITICAL", line):
+                print("  " + line[:400])
+        if result is None:
+            print(f"{label}: Odoo printed no test summary (exit {rc}); see {log}")
+            return False
+        run, failed, errors = result
+        print(f"{label}: {run - failed - errors} Odoo tests passed, {failed + errors} failed "
+              f"({time.monotonic() - started:.0f}s)", flush=True)
+        if rc != 0 or failed or errors:
+            return False
+        if "ODOO_TEST_TAGS" in os.environ:
+            return True
+        return multiworker.check(odoo, pg, DB, logs) == 0
+
+
+def main() -> int:
+    """Run the Odoo tests on every Odoo found; say plainly which versions ran and which were skipped."""
+    verdicts = []
+    for label, variable, default in ODOOS:
+        odoo = Odoo(os.environ.get(variable, default))
+        if not odoo.available:
+            verdicts.append(f"{label} SKIPPED: no Odoo at {odoo.path} (set {variable} to an Odoo source tree)")
+            continue
+        if odoo.version != label.split()[1]:
+            verdicts.append(f"{label} SKIPPED: {odoo.path} holds Odoo {odoo.version}")
+            continue
+        try:
+            ok = run_on(odoo, label)
+        finally:
+            odoo.cleanup()
+        verdicts.append(f"{label} {'passed' if ok else 'FAILED'} ({odoo.path})")
+    print("Odoo tests: " + "; ".join(verdicts) + ".")
+    if all("SKIPPED" in verdict for verdict in verdicts):
+        print("Odoo tests SKIPPED: no Odoo found; the core tests ran.")
+    return 1 if any("FAILED" in verdict for verdict in verdicts) else 0
 
 
 if __name__ == "__main__":

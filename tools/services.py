@@ -139,6 +139,15 @@ class Odoo:
     def available(self) -> bool:
         return self.bin.is_file()
 
+    @property
+    def version(self) -> str:
+        """The series of the Odoo at this path, ``18.0`` or ``19.0``, read from its ``odoo/release.py``."""
+        import re
+
+        text = (self.path / "odoo" / "release.py").read_text()
+        major, minor = re.search(r"^version_info = \((\d+), (\d+)", text, re.M).groups()
+        return f"{major}.{minor}"
+
     def addons_path(self) -> str:
         core = [p for p in (self.path / "odoo/addons", self.path / "addons") if (p / "web").is_dir()]
         return ",".join([*(str(p) for p in core), str(self.addons_root)])

@@ -78,3 +78,16 @@ def test_ten_thousand_random_names_make_at_most_cap_plus_one_series():
     admitted = [cap.admit(f"/r/{uuid.uuid4().hex}") for _ in range(10000)]
     assert len(set(admitted)) == 2001
     assert admitted.count(OTHER) == 8000
+
+
+def test_a_json2_call_is_named_by_the_model_and_method_of_its_path():
+    from core.endpoints import model_method_endpoint, route_prefix
+
+    route = "/json/2/<__model__>/<__method__>"
+    assert model_method_endpoint(route, {"__model__": "res.partner", "__method__": "read", "ids": [1]}, known) == (
+        "/json/2/res.partner/read")
+    assert model_method_endpoint(route, {"__model__": "x.y", "__method__": "read"}, known) == (
+        "/json/2/<unknown>/<unknown>")
+    assert route_prefix(route) == "/json/2"
+    assert route_prefix("/web/dataset/call_kw/<path:path>") == "/web/dataset/call_kw"
+    assert route_prefix("/web/login") == "/web/login"

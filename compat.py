@@ -1,8 +1,11 @@
-"""Where Odoo 18.0 and 19.0 differ for the addon's hooks, each difference with the versions it serves.
+"""Where Odoo 18.0 and 19.0 differ for the addon, each difference with the versions it serves.
 
-Everything else the hooks use (``ir.http``'s ``_match``, ``_serve_fallback``, ``_authenticate``,
-``_dispatch``, ``_post_dispatch``; ``Application.__call__``; the dispatchers' ``handle_error``;
-``threading.current_thread().uid`` set once an RPC ``object`` call authenticated) is the same in both.
+Everything else the addon uses is the same in both: for the hooks, ``ir.http``'s ``_match``,
+``_serve_fallback``, ``_authenticate``, ``_dispatch`` and ``_post_dispatch``, ``Application.__call__``, the
+dispatchers' ``handle_error``, ``threading.current_thread().uid`` set once an RPC ``object`` call
+authenticated; for the models, the ORM calls and view elements they use. SQL constraints are declared as
+unique indexes in ``init`` (``storage.store.ensure_unique``), which both versions run, instead of
+``_sql_constraints`` (18) or ``models.Constraint`` (19).
 """
 
 from __future__ import annotations
@@ -68,3 +71,26 @@ def rpc_service_function(service: object, method: object):
 def registry(db: object):
     """The loaded registry of ``db`` in this process, or None."""
     return Registry.registries.get(db) if isinstance(db, str) else None
+
+
+# -- access groups ------------------------------------------------------------------------------------------
+#: the field of ``res.groups`` listing its users: ``users`` (18), ``user_ids`` (19)
+GROUP_USERS = {18: "users", 19: "user_ids"}[VERSION]
+
+
+def group_users(group):
+    """The users explicitly in ``group``."""
+    return group[GROUP_USERS]
+
+
+def file_groups_under(env, groups, category) -> None:
+    """Show ``groups`` under the application ``category`` (an ``ir.module.category``) on the user form: their
+    ``category_id`` (18), a ``res.groups.privilege`` of that category (19, where groups have privileges)."""
+    if VERSION == 18:
+        groups.write({"category_id": category.id})
+        return
+    Privilege = env["res.groups.privilege"]
+    privilege = Privilege.search([("category_id", "=", category.id), ("name", "=", category.name)], limit=1)
+    if not privilege:
+        privilege = Privilege.create({"name": category.name, "category_id": category.id, "sequence": 90})
+    groups.write({"privilege_id": privilege.id})
