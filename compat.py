@@ -2,8 +2,8 @@
 
 Everything else the addon uses is the same in both: for the hooks, ``ir.http``'s ``_match``,
 ``_serve_fallback``, ``_authenticate``, ``_dispatch`` and ``_post_dispatch``, ``Application.__call__``, the
-dispatchers' ``handle_error``, ``threading.current_thread().uid`` set once an RPC ``object`` call
-authenticated; for the models, the ORM calls and view elements they use. SQL constraints are declared as
+dispatchers' ``handle_error``, ``AccessDenied`` when an RPC ``object`` call's credentials are refused; for
+the models, the ORM calls and view elements they use. SQL constraints are declared as
 unique indexes in ``init`` (``storage.store.ensure_unique``), which both versions run, instead of
 ``_sql_constraints`` (18) or ``models.Constraint`` (19).
 """

@@ -5,12 +5,14 @@ Two wrappers, because XML-RPC turns every exception into a fault inside its cont
 extension point sees it: ``dispatch_rpc(service, method, params)``, the one function both entry points
 call (it sees the call, its credentials' fate and its exception), and the XML-RPC controller's own step
 around it, ``_xmlrpc`` (parse the body, call, marshal the result): a body that does not parse is the
-caller's fault, a result that cannot be marshalled (``None``, say) the server's.
+caller's fault, a result that cannot be marshalled (``None``, say) the server's. An ``object`` call's
+credentials were accepted unless it raised ``AccessDenied`` (Odoo 18 checks them first, Odoo 19 once it
+has a cursor; both refuse that way).
 """
 
 from __future__ import annotations
 
-import threading
+from odoo.exceptions import AccessDenied
 
 from ..core import rpc
 from ..core.context import current
@@ -33,19 +35,20 @@ def _dispatch_rpc(service_name, method, params):
     ctx.caller_mistake = misfit
     # an object call authenticates its caller itself: until it did, a failure is the caller's
     ctx.stage = READING if service_name == "object" else DISPATCHED
-    thread = threading.current_thread()
+    refused = False
     try:
         return _originals["dispatch_rpc"](service_name, method, params)
     except Exception as exc:
         ctx.set_exception(exc)
+        # the object service refuses credentials with AccessDenied, before anything else is called
+        refused = isinstance(exc, AccessDenied)
         if compat.arguments_do_not_fit(exc):
             ctx.caller_mistake = "the method does not take these arguments"
         raise
     finally:
-        authenticated = service_name == "object" and getattr(thread, "uid", None) is not None
-        if authenticated:
+        ctx.authenticated = service_name == "object" and not misfit and not refused
+        if ctx.authenticated:
             ctx.stage = DISPATCHED
-        ctx.authenticated = authenticated and not misfit
         ctx.endpoint = rpc.endpoint(ctx.route, service_name, method, params, ctx.authenticated,
                                     known_in(compat.registry(ctx.db)))
 

@@ -4,6 +4,7 @@ import threading
 import time
 
 from odoo import api, fields, models
+from odoo.modules import module as odoo_module
 
 from .. import compat
 from ..core import notify
@@ -61,7 +62,7 @@ class ApiMonitorNotification(models.Model):
         holds back that receiver's others until the next run. Whatever one notification does, it is decided
         on its own, and the others are delivered.
         """
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = not odoo_module.current_test  # the tests run in one transaction
         cr = self.env.cr
         due = self.search([("state", "=", "pending"), ("next_attempt_at", "<=", to_datetime(time.time()))],
                           order="id", limit=limit)

@@ -154,6 +154,7 @@ class ApiMonitorRule(models.Model):
         """
         now = time.time() if now is None else now
         cr = self.env.cr
+        self.env.flush_all()  # the SQL below reads endpoints and rules as this transaction changed them
         if not store.try_evaluation_lock(cr):
             return 0
         rules, inputs = self.search([]), []
@@ -214,6 +215,7 @@ class ApiMonitorRule(models.Model):
         Callable over XML-RPC by managers (``tools/export.py``), so the export works without the web client.
         """
         self.check_access("write")
+        self.env.flush_all()
         endpoints = store.endpoints(self.env.cr)
         specs = [rule._export_spec(endpoints) for rule in self.search([])
                  if rule.endpoint_selection != SELECT_PATTERN or rule._pattern_usable()]

@@ -5,6 +5,7 @@ from . import (
     test_backtest,
     test_classification_http,
     test_hardening,
+    test_json2,
     test_install,
     test_metrics_endpoint,
     test_pagerduty_webhook,

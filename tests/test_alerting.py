@@ -233,7 +233,8 @@ class TestDelivery(AlertingCase):
 
     def test_receivers_that_hang_answer_garbage_redirect_or_fail_never_delay_the_page(self):
         hanging = self.webhook("Hangs")
-        self.sandbox.behave("webhook", "slow", count=1, delay=4)
+        wait = 10.0 if compat.VERSION >= 19 else 2.0  # Odoo 19's tests raise request timeouts under 10 s to 10 s
+        self.sandbox.behave("webhook", "slow", count=1, delay=wait + 2)
         self.sandbox.behave("slack", "garbage", count=1)
         incident = self.fire()
         started = time.time()
@@ -241,7 +242,7 @@ class TestDelivery(AlertingCase):
         took = time.time() - started
         [page] = [e for e in self.sandbox.state.snapshot()["events"] if e["action"] == "trigger"]
         self.assertLess(page["at"] - started, 1.0)  # sent at once, beside the receiver that hangs
-        self.assertLess(took, 3.5)  # one timeout (2 s), not one per receiver
+        self.assertLess(took, wait + 1.5)  # one timeout, not one per receiver
         by_receiver = {n.receiver_id.name: n for n in incident.notification_ids}
         self.assertRecordValues(by_receiver["PagerDuty (on-call)"], [{"state": "sent", "last_status": 202}])
         self.assertRecordValues(by_receiver["Hangs"], [{"state": "pending", "attempts": 1, "last_status": 0}])

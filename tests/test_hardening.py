@@ -2,7 +2,6 @@
 
 import json
 import random
-import socket
 import string
 import xmlrpc.client
 
@@ -23,15 +22,6 @@ class TestAnonymousAbuse(MonitorHttpCase):
     cookie, forwarded address, content type), and through the RPC entry points every service, function,
     model, method and argument shape, with wrong credentials. Each public route reached adds a few series
     of its own (its methods and status codes); the test reaches the ones an attacker aims at."""
-
-    def raw(self, method, path, headers=(), body=b""):
-        """One request written by hand (any method, any bytes); returns the status code."""
-        port = int(self.base_url().rsplit(":", 1)[1])
-        head = [f"{method} {path} HTTP/1.0", "Host: 127.0.0.1", f"Content-Length: {len(body)}", *headers]
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n" + body)
-            line = sock.makefile("rb").readline()
-        return int(line.split()[1]) if line.split()[1:2] else 0
 
     def series(self):
         """(every http_requests_total series, every endpoint row), as committed."""
@@ -155,7 +145,7 @@ class TestAnonymousRpcIsNeverAServerError(MonitorHttpCase):
 @tagged("post_install", "-at_install")
 class TestBadValuesThroughRpc(MonitorHttpCase):
     def test_a_rule_or_receiver_that_cannot_work_is_refused_when_saved_through_xmlrpc(self):
-        models = xmlrpc.client.ServerProxy(f"{self.base_url()}/xmlrpc/2/object", allow_none=True)
+        models = self.xmlrpc_object  # Odoo's own proxy, with the test's cookies
         db, rule = self.env.cr.dbname, self.env.ref("api_monitor.rule_high_error_rate")
         cases = [
             ("api.monitor.rule", rule.id, {"endpoint_selection": "pattern", "endpoint_pattern": "(a|aa)+$"},

@@ -5,6 +5,7 @@ import xmlrpc.client
 
 from odoo.tests import tagged
 
+from .. import compat
 from .common import MonitorHttpCase
 
 XMLRPC = "/xmlrpc/2/object"
@@ -22,7 +23,8 @@ class TestRpcEntryPoints(MonitorHttpCase):
 
     def execute_kw_xml(self, model, method, args, kwargs=None):
         """``execute_kw`` over XML-RPC: the HTTP response, and its result or ``xmlrpc.client.Fault``."""
-        body = xmlrpc.client.dumps((self.env.cr.dbname, 2, "admin", model, method, args, kwargs or {}), "execute_kw")
+        body = xmlrpc.client.dumps((self.env.cr.dbname, 2, "admin", model, method, args, kwargs or {}), "execute_kw",
+                                   allow_none=True)
         response = self.xmlrpc_post("object", body)
         try:
             result = xmlrpc.client.loads(response.content)[0][0]
@@ -43,7 +45,7 @@ class TestRpcEntryPoints(MonitorHttpCase):
 
     def test_xmlrpc_service_call_is_counted_under_its_route(self):
         response = self.xmlrpc_post("common", xmlrpc.client.dumps((), "version"))
-        self.assertEqual(xmlrpc.client.loads(response.content)[0][0]["server_serie"], "18.0")
+        self.assertEqual(xmlrpc.client.loads(response.content)[0][0]["server_serie"], f"{compat.VERSION}.0")
         self.assertEqual(self.counted(), {("/xmlrpc/2/<service>", "POST", 200, "success"): 1})
 
     def test_xmlrpc_faults_are_client_or_server_errors_although_http_says_200(self):
@@ -68,13 +70,13 @@ class TestRpcEntryPoints(MonitorHttpCase):
         self.assertEqual(self.failure(response.headers["X-Request-ID"]), [])
 
     def test_xmlrpc_result_that_cannot_be_marshalled_is_a_server_error(self):
-        # check_access returns None, which Odoo's XML-RPC marshaller refuses after the call succeeded
-        response, fault = self.execute_kw_xml("res.partner", "check_access", [[self.env.user.partner_id.id], "read"])
+        # get_param returns the default, None here, which Odoo's XML-RPC marshaller refuses after the call
+        response, fault = self.execute_kw_xml("ir.config_parameter", "get_param", ["api_monitor.no_such_key", None])
         self.assertIsInstance(fault, xmlrpc.client.Fault)
         self.assertIn("cannot marshal None", fault.faultString)
-        self.assertEqual(self.counted(), {(f"{XMLRPC}/res.partner/check_access", "POST", 200, "server_error"): 1})
+        self.assertEqual(self.counted(), {(f"{XMLRPC}/ir.config_parameter/get_param", "POST", 200, "server_error"): 1})
         self.assertEqual(self.failure(response.headers["X-Request-ID"]),
-                         [(f"{XMLRPC}/res.partner/check_access", "POST", 200, "builtins.TypeError")])
+                         [(f"{XMLRPC}/ir.config_parameter/get_param", "POST", 200, "builtins.TypeError")])
 
     def test_jsonrpc_calls_are_counted_under_their_model_and_method(self):
         ok, answer = self.execute_kw_json("res.partner", "search_count", [[]])

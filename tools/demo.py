@@ -1,6 +1,6 @@
 """``make demo``: the whole flow on one machine, narrated.
 
-Odoo 18 with the addon (``--workers 2``, a cron worker), the PagerDuty-compatible sandbox and the Slack
+Odoo 18.0 or 19.0 (whichever ``ODOO_PATH`` holds) with the addon (``--workers 2``, a cron worker), the PagerDuty-compatible sandbox and the Slack
 sink, traffic on a few endpoints, then a failure injected on one critical endpoint: the page arrives at
 the sandbox, the on-call engineer acknowledges, the failure ends, the incident resolves.
 """

@@ -142,7 +142,8 @@ class Stack:
         self.say = say
         self.odoo = Odoo()
         if not self.odoo.available:
-            raise SystemExit(f"No Odoo at {self.odoo.path}: set ODOO_PATH to an Odoo 18.0 source tree (see README).")
+            raise SystemExit(f"No Odoo at {self.odoo.path}: set ODOO_PATH to an Odoo 18.0 or 19.0 source tree "
+                             "(see README).")
         self._exit = contextlib.ExitStack()
 
     def __enter__(self) -> Stack:
@@ -155,7 +156,7 @@ class Stack:
         self.port = free_port()
         self.start_server()
         self._exit.callback(self.odoo.cleanup)
-        self.say(f"Odoo with the addon at {self.url} (--workers 2, one cron worker); "
+        self.say(f"Odoo {self.odoo.version} with the addon at {self.url} (--workers 2, one cron worker); "
                  f"PagerDuty-compatible sandbox and Slack sink at {self.sandbox.url}")
         self.rpc = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/object", allow_none=True)
         common = xmlrpc.client.ServerProxy(f"{self.url}/xmlrpc/2/common")

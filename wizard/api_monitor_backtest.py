@@ -43,6 +43,7 @@ class ApiMonitorBacktest(models.TransientModel):
         return to_epoch(self.date_from), to_epoch(self.date_to)
 
     def _groups(self):
+        self.env.flush_all()
         return self.rule_id._groups(store.endpoints(self.env.cr))
 
     def action_run(self):
