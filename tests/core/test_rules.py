@@ -116,3 +116,32 @@ def test_long_windows_from_hourly_buckets_equal_the_minute_sums():
     for offset in (0, 1, 59, 60, 61, 1799, 3599, 3600):  # instants around minute and hour boundaries
         now = end + offset
         assert window_sums_hourly(minutes, hourly, now, windows) == window_sums(minutes, now, windows), offset
+
+
+def test_every_rule_value_that_cannot_be_evaluated_is_refused_with_what_to_change():
+    import pytest
+
+    from core.rules import RuleError, RuleFields, check_rule
+
+    cases = {
+        RuleFields(threshold=0): "The threshold is a ratio between 0 and 1 (0.05 means 5%); 0 is not.",
+        RuleFields(window_minutes=0): "The window must be between 1 minute (the bucket width) and 11520 minutes "
+                                      "(the 8 days of bucket retention); 0 is not.",
+        RuleFields(kind="burn_rate", objective=1): "The objective is a ratio between 0 and 1 (0.999 means 99.9%); "
+                                                   "1 is not.",
+        RuleFields(min_requests=0): "The minimum number of requests must be at least 1; 0 is not.",
+        RuleFields(keep_firing_minutes=5000): "The keep-firing time must be between 0 and 1440 minutes; 5000 is not.",
+        RuleFields(severity="P9"): "The severity must be one of P1, P2, P3, P4; 'P9' is not.",
+        RuleFields(selection="some"): "The endpoint selection must be one of all, critical, list, pattern; 'some' "
+                                      "is not.",
+        RuleFields(kind="ratio"): "The kind must be threshold or burn_rate; 'ratio' is not.",
+        RuleFields(runbook_url="wiki/page"): "The runbook URL must start with http:// or https:// (2,000 characters "
+                                             "at most).",
+    }
+    for fields, message in cases.items():
+        with pytest.raises(RuleError) as raised:
+            check_rule(fields, retention_days=8)
+        assert str(raised.value) == message
+    with pytest.raises(RuleError, match="Burn-rate rules look back 3 days"):
+        check_rule(RuleFields(kind="burn_rate"), retention_days=2)
+    check_rule(RuleFields(), retention_days=8)
