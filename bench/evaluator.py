@@ -18,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tools.table import table
 from tools.services import Odoo, Postgres
+from tools.table import table
 
 DB = "bench_evaluator"
 ENDPOINTS = 2000

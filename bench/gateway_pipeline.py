@@ -18,9 +18,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tools.table import table
 from tools.services import free_port
 from tools.stack import Service, mtail_command, nginx_command
+from tools.table import table
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", 20))
 BODY = '{"jsonrpc":"2.0","method":"call","params":{"model":"res.partner","method":"search_read","args":[[]],"kwargs":{}}}'

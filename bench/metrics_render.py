@@ -11,9 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tools.table import percentile, table
 from core.exposition import Snapshot, render
 from core.recorder import LATENCY_BOUNDS
+from tools.table import percentile, table
 
 ENDPOINTS = 2000
 ROUNDS = 20

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.table import table
 from core.rules import ThresholdRule
 from tools.drill import TARGETS, Stack, Traffic, detection_floor, endpoint_of
+from tools.table import table
 
 DRILLS = 5
 
@@ -38,7 +38,7 @@ def main() -> int:
                 endpoint = endpoint_of(model)
                 failure_start = time.time()
                 stack.break_model(model)
-                page = stack.wait_for(lambda: stack.page_for(endpoint), timeout=600)
+                page = stack.wait_for(lambda endpoint=endpoint: stack.page_for(endpoint), timeout=600)
                 stack.heal_model(model)
                 if page is None:
                     print(f"drill {n}: no page within 10 minutes", file=sys.stderr)

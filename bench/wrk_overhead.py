@@ -23,8 +23,8 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from tools.table import spread, table
 from tools.services import Odoo, Postgres
+from tools.table import spread, table
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 10))
 DURATION = "5s"

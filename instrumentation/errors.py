@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import odoo.http
 
-from ..core.context import current
 from .. import compat
+from ..core.context import current
 from . import patching
 from .ir_http import observe_late
 

@@ -90,12 +90,13 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _authenticate(cls, endpoint):
-        super()._authenticate(endpoint)
+        result = super()._authenticate(endpoint)
         ctx = current()
         if ctx is not None and ctx.monitored:
             ctx.stage = AUTHENTICATED
             uid = request.env.uid
             ctx.authenticated = uid is not None and uid not in cls._get_public_users()
+        return result
 
     @classmethod
     def _dispatch(cls, endpoint):
@@ -110,7 +111,8 @@ class IrHttp(models.AbstractModel):
 
     @classmethod
     def _post_dispatch(cls, response):
-        super()._post_dispatch(response)
+        result = super()._post_dispatch(response)
         ctx = current()
         if ctx is not None and ctx.late:
             observe_late(response.status_code)
+        return result

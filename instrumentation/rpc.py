@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from odoo.exceptions import AccessDenied
 
+from .. import compat
 from ..core import rpc
 from ..core.context import current
 from ..core.outcome import DISPATCHED, READING
-from .. import compat
 from . import patching
 from .naming import known_in
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 
 import odoo.http
+
 from odoo.addons.base.models.ir_http import IrHttp as BaseIrHttp
 
-from ..storage.runtime import RUNTIME
 from .. import compat
+from ..storage.runtime import RUNTIME
 from . import errors, logs, patching, rpc, wsgi
 
 _logger = logging.getLogger(__name__)

@@ -83,7 +83,9 @@ class ApiMonitorNotification(models.Model):
             except (ValueError, TypeError, KeyError) as exc:  # not configured, a body too big, a payload unread
                 notification._record_safely(notify.Answer(None, error=str(exc)), time.time(), refused=True)
                 if auto_commit:
-                    cr.commit()
+                    # each answer is kept for good as soon as it is known, as mail's queue does: a worker that
+                    # dies later in this run never sends the same page twice nor forgets one it sent
+                    cr.commit()  # pylint: disable=invalid-commit
                 continue
             by_receiver.setdefault(notification.receiver_id.id, []).append((notification, lane, outbound, config))
         answers = queue.Queue()
@@ -97,7 +99,7 @@ class ApiMonitorNotification(models.Model):
             if answer is not None:
                 notification._record_safely(answer, time.time())
                 if auto_commit:
-                    cr.commit()
+                    cr.commit()  # pylint: disable=invalid-commit
         for thread in threads:
             thread.join()
         self._schedule_next()

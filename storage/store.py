@@ -15,6 +15,7 @@ import datetime
 import time
 
 import odoo.sql_db
+from odoo.tools import SQL
 
 from ..core import settings as settings_mod
 from ..core.endpoints import OTHER, UNMATCHED
@@ -89,13 +90,14 @@ def create_tables(cr) -> None:
 def ensure_unique(cr, table: str, name: str, columns: tuple[str, ...]) -> None:
     """A unique index on ``columns`` of ``table`` (the flush's upserts rely on it). Named as the SQL constraint
     earlier versions declared, so that an existing database keeps the one it has."""
-    cr.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS {name} ON {table} ({', '.join(columns)})")  # noqa: S608
+    cr.execute(SQL("CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)", SQL.identifier(name), SQL.identifier(table),
+                   SQL(", ").join(map(SQL.identifier, columns))))
 
 
 def drop_tables(cr) -> None:
     """Drop the tables outside the ORM (the addon's uninstall hook)."""
     for table in RAW_TABLES:
-        cr.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
+        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
 
 
 def connect(db: str, lock_timeout_ms: int | None = None):
@@ -172,7 +174,7 @@ def admit_endpoints(cr, batch: Batch, cap: int, anonymous_cap: int, now: float |
                ON CONFLICT (name) DO NOTHING""",
             sorted((name, False, trusted, stamp, stamp) for name, trusted in rows),
         )
-    return batch.renamed({name: OTHER for name in folded})
+    return batch.renamed(dict.fromkeys(folded, OTHER))
 
 
 def _touch(cr, batch: Batch, known: dict, now: float) -> None:
@@ -418,7 +420,7 @@ def endpoint_minutes(cr, endpoints: list[str], start: float, end: float, page: i
     try:
         name, minutes = None, []
         while True:
-            cr.execute(f"FETCH {int(page)} FROM api_monitor_minutes")
+            cr.execute("FETCH %s FROM api_monitor_minutes", [int(page)])
             rows = cr.fetchall()
             if not rows:
                 break

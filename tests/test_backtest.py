@@ -75,7 +75,7 @@ class TestBacktest(AlertingCase):
         user = new_test_user(self.env, "backtester", groups="api_monitor.group_api_monitor_user")
         action = self.rule.with_user(user).action_backtest()
         self.assertEqual((action["res_model"], action["context"]), ("api.monitor.backtest", {"default_rule_id": self.rule.id}))
-        wizard = self.env["api.monitor.backtest"].with_user(user).with_context(action["context"]).create(
+        wizard = self.env["api.monitor.backtest"].with_user(user).with_context(**action["context"]).create(
             {"date_from": at(10), "date_to": at(60)})
         wizard.action_run()
         self.assertEqual(len(wizard.line_ids), 1)

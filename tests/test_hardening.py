@@ -1,6 +1,7 @@
 """As an anonymous caller on the internet would try it: no request can blind, flood or fake the monitoring."""
 
 import json
+import logging
 import random
 import string
 import xmlrpc.client
@@ -12,6 +13,7 @@ from .common import FailingRoutes, MonitorHttpCase, committed_counts  # noqa: F4
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "PROPFIND", "FOO", "get", "X" * 40]
 REAL_MODELS = ["res.partner", "res.users", "ir.config_parameter", "api.monitor.incident", "ir.model", "mail.message"]
+_logger = logging.getLogger(__name__)
 REAL_METHODS = ["read", "search_read", "write", "unlink", "create", "_compute_display_name", "sudo", "check_access"]
 
 
@@ -61,7 +63,7 @@ class TestAnonymousAbuse(MonitorHttpCase):
                        f"X-Forwarded-For: {rng.randint(1, 254)}.0.0.1", f"Content-Type: {self.word(rng)}/x"]
             self.raw(rng.choice(METHODS), path, rng.sample(headers, rng.randint(0, 4)))
             sent += 1
-        for n in range(2500):  # the web client's RPC without a session, naming real and invented models
+        for _ in range(2500):  # the web client's RPC without a session, naming real and invented models
             route = rng.choice(["/web/dataset/call_kw", "/web/dataset/call_button"])
             model = rng.choice(REAL_MODELS + [self.word(rng)])
             method = rng.choice(REAL_METHODS + [self.word(rng)])
@@ -72,14 +74,14 @@ class TestAnonymousAbuse(MonitorHttpCase):
             self.opener.post(f"{self.base_url()}{route}/{model}/{method}", data=body,
                              headers={"Content-Type": "application/json"}, timeout=10)
             sent += 1
-        for n in range(2500):  # /jsonrpc with every service, function and argument shape
+        for _ in range(2500):  # /jsonrpc with every service, function and argument shape
             service, method, args = self.rpc_call(rng)
             body = json.dumps({"jsonrpc": "2.0", "method": "call", "params": {"service": service, "method": method,
                                                                               "args": args}})
             self.opener.post(f"{self.base_url()}/jsonrpc", data=body, headers={"Content-Type": "application/json"},
                              timeout=10)
             sent += 1
-        for n in range(2000):  # XML-RPC, the same, and bodies that are not XML-RPC
+        for _ in range(2000):  # XML-RPC, the same, and bodies that are not XML-RPC
             service, method, args = self.rpc_call(rng)
             try:
                 body = xmlrpc.client.dumps(tuple(args) if isinstance(args, list) else (args,), method,
@@ -106,8 +108,8 @@ class TestAnonymousAbuse(MonitorHttpCase):
         self.assertLessEqual(new_endpoints, {
             "unmatched", "/web/login", "/api_monitor/pagerduty/webhook/<int:receiver_id>", "/jsonrpc",
             "/xmlrpc/2/<service>", "/web/dataset/call_kw", "/web/dataset/call_button"})
-        print(f"anonymous abuse: {sent} requests, {len(new_series)} new series, {len(new_endpoints)} new endpoints: "
-              f"{sorted(new_endpoints)}")
+        _logger.info("anonymous abuse: %d requests, %d new series, %d new endpoints: %s",
+                     sent, len(new_series), len(new_endpoints), sorted(new_endpoints))
 
 
 @tagged("post_install", "-at_install")

@@ -4,9 +4,8 @@ one said loudly (an ERROR naming it, ``api_monitor_instrumentation_ok 0``)."""
 import odoo.http
 from odoo.tests import BaseCase, tagged
 
-from .. import instrumentation
+from .. import compat, instrumentation
 from ..core import exposition
-from .. import compat
 from ..instrumentation import errors, patching, rpc, selfcheck, wsgi
 from ..storage.runtime import RUNTIME
 
@@ -45,6 +44,7 @@ class TestHooks(BaseCase):
         self.assertEqual(RUNTIME.hooks, selfcheck.check())
 
     def test_a_missing_hook_is_logged_as_an_error_and_exposed_as_zero(self):
+        self.addCleanup(selfcheck.run)  # runs after the patch is undone: every hook in place again
         self.patch(odoo.http.Application, "__call__", patching.original(odoo.http.Application.__call__))
         with self.assertLogs("odoo.addons.api_monitor.instrumentation.selfcheck", level="ERROR") as logs:
             status = selfcheck.run()
@@ -55,7 +55,3 @@ class TestHooks(BaseCase):
         self.assertIn("\napi_monitor_instrumentation_ok 0.0\n", text)
         self.assertIn('\napi_monitor_hook_ok{hook="wsgi"} 0.0\n', text)
         self.assertIn('\napi_monitor_hook_ok{hook="rpc"} 1.0\n', text)
-
-    def tearDown(self):
-        super().tearDown()
-        selfcheck.run()  # the patch is undone: the status is every hook in place again

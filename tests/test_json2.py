@@ -5,13 +5,13 @@ has no JSON-2 API."""
 import datetime
 import time
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
 from .. import compat
 from ..core.rules import Window
 from ..storage import store
 from ..storage.runtime import RUNTIME
-from .common import MonitorHttpCase, start_sandbox_receivers
+from .common import MonitorHttpCase, QuietHttpCase, start_sandbox_receivers
 
 JSON2 = "/json/2"
 
@@ -57,7 +57,7 @@ class TestJson2(MonitorHttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestJson2Pages(HttpCase):
+class TestJson2Pages(QuietHttpCase):
     """The whole path in the test's own transaction: requests, the flush's code, the evaluator, the outbox.
     Nothing here commits (a flush on its own connection would commit rows this transaction cannot update)."""
 

@@ -3,17 +3,17 @@
 import json
 import uuid
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from ..core.incident import Step
 from ..core.signature import sign
 from .common import WEBHOOK_SECRET as SECRET
-from .common import start_sandbox_receivers
+from .common import QuietHttpCase, start_sandbox_receivers
 from .test_alerting import ENDPOINT
 
 
 @tagged("post_install", "-at_install")
-class TestPagerDutyWebhook(HttpCase):
+class TestPagerDutyWebhook(QuietHttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

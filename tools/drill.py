@@ -244,5 +244,5 @@ class Stack:
 
     def incident_url(self, dedup_key: str) -> str:
         found = self.call("api.monitor.incident", "search", [("dedup_key", "=", dedup_key)])
-        return f"{self.url}/odoo/action-api_monitor.action_api_monitor_incident/{found[0]}" if found else ""
+        return f"{self.url}/odoo/api-incidents/{found[0]}" if found else ""
 

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.table import table
 from tools.drill import ROUTING_KEY, Traffic, endpoint_of, wait_for
-from tools.stack import AM_ROUTING_KEY, TIGHT, GatewayStack, Intervals, need, PROGRAMS
+from tools.stack import AM_ROUTING_KEY, PROGRAMS, TIGHT, GatewayStack, Intervals, need
+from tools.table import table
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "deploy" / "grafana" / "api_monitor.json"
 #: one model per drill, so that no drill sees another's incident

@@ -25,12 +25,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.table import table
 from core.alerting import FIRING, Timing
 from core.backtest import Backtest, replay
 from core.export import RuleExport, alerting_rules, dump
 from core.rules import BurnRateRule, Rule, ThresholdRule, workbook_tiers
 from core.scenarios import HISTORY, MINUTE, PAGE, Scenario, library
+from tools.table import table
 
 ENDPOINT = "/web/dataset/call_kw/sale.order/action_confirm"
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -124,16 +123,26 @@ class Postgres:
 class Odoo:
     """An Odoo installation at ``ODOO_PATH`` (default /opt/odoo), run with the addon on its addons path."""
 
-    def __init__(self, path: str | None = None, addon_dir: Path = ADDON_DIR) -> None:
+    def __init__(self, path: str | None = None, addon_dir: Path | None = ADDON_DIR,
+                 env: dict[str, str] | None = None) -> None:
+        """``addon_dir=None`` leaves the addon off the addons path (installed from a wheel, say); ``env``
+        adds to the environment Odoo runs in."""
         self.path = Path(path or os.environ.get("ODOO_PATH", "/opt/odoo"))
         self.bin = self.path / "odoo-bin"
-        python = os.environ.get("ODOO_PYTHON")
-        if not python:
-            venv = next((p for p in (self.path / ".venv/bin/python", self.path / "venv/bin/python") if p.exists()), None)
-            python = str(venv) if venv else sys.executable
-        self.python = python
+        self.env = {**os.environ, **(env or {})}
+        self._python: str | None = None
         self.addons_root = Path(tempfile.mkdtemp(prefix="api_monitor_addons_"))
-        (self.addons_root / "api_monitor").symlink_to(addon_dir)
+        if addon_dir is not None:
+            (self.addons_root / "api_monitor").symlink_to(addon_dir)
+
+    @property
+    def python(self) -> str:
+        """Odoo's Python: found (``ODOO_PYTHON``, the tree's ``.venv``), or built on first use."""
+        if self._python is None:
+            from tools.odoo_env import python_for
+
+            self._python = python_for(self.path, self.version)
+        return self._python
 
     @property
     def available(self) -> bool:
@@ -150,7 +159,8 @@ class Odoo:
 
     def addons_path(self) -> str:
         core = [p for p in (self.path / "odoo/addons", self.path / "addons") if (p / "web").is_dir()]
-        return ",".join([*(str(p) for p in core), str(self.addons_root)])
+        ours = [self.addons_root] if (self.addons_root / "api_monitor").exists() else []
+        return ",".join(str(p) for p in [*core, *ours])
 
     def command(self, pg: Postgres, db: str, *args: str, preload: bool = True) -> list[str]:
         """The odoo-bin command line; ``preload=False`` leaves the database to ``--db-filter`` alone, so
@@ -167,7 +177,7 @@ class Odoo:
     def run(self, pg: Postgres, db: str, *args: str, log: Path | None = None, timeout: float = 1800) -> int:
         with open(log or os.devnull, "w") as out:
             return subprocess.run(self.command(pg, db, *args), stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=timeout).returncode
+                                  timeout=timeout, env=self.env).returncode
 
     def install(self, pg: Postgres, db: str, modules: str, logdir: Path) -> None:
         """Create ``db`` with ``modules`` installed (no demo data); raises with the log's path on failure."""
@@ -181,7 +191,7 @@ class Odoo:
         port = port or free_port()
         out = open(log, "a")
         proc = subprocess.Popen(self.command(pg, db, f"--http-port={port}", *args, preload=preload), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True, env=self.env)
         try:
             wait_for_port(port, timeout=120, proc=proc)
             url = f"http://127.0.0.1:{port}"

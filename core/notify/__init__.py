@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import event  # noqa: F401
 from .event import ACKNOWLEDGE, EVENTS, RESOLVE, TRIGGER, IncidentEvent, encode  # noqa: F401
 from .retry import FAILED, GAVE_UP, RETRY, SENT, Decision, RetryPolicy, decide, parse_retry_after  # noqa: F401
 from .transport import Answer, Outbound, scrub, send  # noqa: F401
-
 
 
 class NotConfigured(ValueError):

@@ -17,9 +17,9 @@ T = 1_000_000.0
 TIMING = Timing(pending=60, keep_firing=120)
 
 
-def run(breaches, timing=TIMING, start=AlertState(), every=15.0, severity="P1"):
+def run(breaches, timing=TIMING, start=None, every=15.0, severity="P1"):
     """Feed one breach flag per evaluation, ``every`` seconds apart; return (states, events per step)."""
-    state, states, events = start, [], []
+    state, states, events = start or AlertState(), [], []
     for i, breach in enumerate(breaches):
         state, happened = step(state, breach, severity if breach else None, T + i * every, timing)
         states.append(state.state)

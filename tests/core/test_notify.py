@@ -2,8 +2,21 @@ import random
 
 import pytest
 
-from core.notify import FAILED, GAVE_UP, RETRY, SENT, IncidentEvent, RetryPolicy, decide, encode, parse_retry_after
-from core.notify import alertmanager, pagerduty, slack, webhook
+from core.notify import (
+    FAILED,
+    GAVE_UP,
+    RETRY,
+    SENT,
+    IncidentEvent,
+    RetryPolicy,
+    alertmanager,
+    decide,
+    encode,
+    pagerduty,
+    parse_retry_after,
+    slack,
+    webhook,
+)
 
 pagerduty_body, slack_body, webhook_body = pagerduty.body, slack.body, webhook.body
 alertmanager_body = alertmanager.body

@@ -10,9 +10,9 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
-from urllib.parse import urlsplit
 
 from core import notify
 from core.notify import FAILED, RETRY, SENT, IncidentEvent, ReceiverConfig, RetryPolicy, decide, notifier, send

@@ -1,6 +1,15 @@
 import pytest
 
-from core.outcome import AUTHENTICATED, CLIENT_ERROR, DISPATCHED, READING, SERVER_ERROR, SUCCESS, classify, qualified_names
+from core.outcome import (
+    AUTHENTICATED,
+    CLIENT_ERROR,
+    DISPATCHED,
+    READING,
+    SERVER_ERROR,
+    SUCCESS,
+    classify,
+    qualified_names,
+)
 
 
 class UserError(Exception):

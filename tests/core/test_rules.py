@@ -58,7 +58,7 @@ def test_each_burn_tier_uses_its_own_windows_factor_and_severity():
     rule = BurnRateRule(objective=0.999, tiers=workbook_tiers(page="P1", ticket="P3"))
     assert rule.windows == (5, 30, 60, 120, 360, 1440, 4320)
     quiet = Window(100000, 0)
-    base = {w: quiet for w in rule.windows}
+    base = dict.fromkeys(rule.windows, quiet)
     # 6x tier: 0.7% over 6h and 30m (> 0.6%), fast tier quiet
     six = {**base, 360: Window(10000, 70), 30: Window(1000, 7)}
     assert (rule.evaluate(six).severity, rule.evaluate(six).breach) == ("P1", True)
