@@ -106,7 +106,7 @@ class EvaluationUpdates:
         self.incidents = []  # (incident id, current ratio, peak ratio, requests, errors, detail)
 
     def observe(self, incident, verdict):
-        ratio = verdict.ratio or 0.0
+        ratio = round(verdict.ratio or 0.0, 4)  # as the ORM rounds the incident's ratios (4 digits)
         values = (ratio, max(ratio, incident.peak_ratio), verdict.window.requests, verdict.window.errors,
                   verdict.detail or incident.detail or "")
         if values != (incident.current_ratio, incident.peak_ratio, incident.window_requests,

@@ -1,3 +1,4 @@
+import datetime
 import time
 import urllib.parse
 
@@ -28,15 +29,22 @@ class ApiMonitorIncident(models.Model):
     _description = "API incident"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "triggered_at desc, id desc"
+    # on-call users read incidents without writing them: they still log notes and send messages
+    _mail_post_access = "read"
 
     name = fields.Char(string="Reference", readonly=True, copy=False, default="/")
     rule_id = fields.Many2one("api.monitor.rule", required=True, readonly=True, ondelete="restrict", index=True)
     alert_id = fields.Many2one("api.monitor.alert", readonly=True, ondelete="set null")
+    previous_incident_id = fields.Many2one(
+        "api.monitor.incident", string="Previous incident", readonly=True, ondelete="set null",
+        help="The incident this rule opened before for the same endpoint (one resolved by hand while the error "
+             "rate was still high, say).")
     endpoint = fields.Char(readonly=True, required=True)
     endpoint_names = fields.Text(string="Endpoints", readonly=True)
     severity = fields.Selection(list(SEVERITY_LABELS), required=True, readonly=True, tracking=True)
     state = fields.Selection([(s, s.capitalize()) for s in lifecycle.STATES], default=lifecycle.TRIGGERED,
-                             required=True, readonly=True, tracking=True, index=True)
+                             required=True, readonly=True, tracking=True, index=True,
+                             group_expand="_expand_states")
     triggered_at = fields.Datetime(readonly=True, required=True)
     acknowledged_at = fields.Datetime(readonly=True)
     acknowledged_by_id = fields.Many2one("res.users", string="Acknowledged by", readonly=True)
@@ -49,8 +57,26 @@ class ApiMonitorIncident(models.Model):
     )
     current_ratio = fields.Float(string="Error ratio now", digits=(16, 4), readonly=True)
     peak_ratio = fields.Float(string="Peak error ratio", digits=(16, 4), readonly=True)
-    window_requests = fields.Integer(string="Requests in window", readonly=True)
-    window_errors = fields.Integer(string="Server errors in window", readonly=True)
+    window_requests = fields.Integer(string="Requests in window now", readonly=True)
+    window_errors = fields.Integer(string="Server errors in window now", readonly=True)
+    # the figures that paged, kept for good: the current ones above move on with every evaluation
+    trigger_ratio = fields.Float(string="Error ratio at trigger", digits=(16, 4), readonly=True)
+    trigger_requests = fields.Integer(string="Requests at trigger", readonly=True)
+    trigger_errors = fields.Integer(string="Server errors at trigger", readonly=True)
+    # written when the step happens and empty (NULL) until then, so that their averages (MTTA, MTTR) count
+    # only the incidents that were acknowledged or resolved
+    time_to_acknowledge = fields.Float(
+        string="Time to acknowledge (min)", digits=(16, 1), readonly=True, aggregator="avg",
+        help="Minutes from the trigger to the acknowledgement; their average is the MTTA.")
+    time_to_resolve = fields.Float(
+        string="Time to resolve (min)", digits=(16, 1), readonly=True, aggregator="avg",
+        help="Minutes from the trigger to the resolution; their average is the MTTR.")
+    paged = fields.Boolean(string="Page sent", compute="_compute_paged",
+                           help="A receiver confirmed it received this incident's trigger.")
+    recovering_note = fields.Char(string="Recovering", compute="_compute_recovering_note")
+    breaching = fields.Boolean(compute="_compute_recovering_note",
+                               help="The rule still breaches for this incident at its last evaluation.")
+    age_label = fields.Char(string="Open for", compute="_compute_age_label")
     detail = fields.Char(readonly=True)
     dedup_key = fields.Char(readonly=True, copy=False, index=True)
     delivery_problem = fields.Char(readonly=True, help="The last notification that could not be delivered, and why.")
@@ -62,11 +88,63 @@ class ApiMonitorIncident(models.Model):
     chart = fields.Html(compute="_compute_chart", sanitize=False)
     ratio_label = fields.Char(compute="_compute_ratio_label", string="Error ratio")
 
-    @api.depends("current_ratio", "peak_ratio")
+    @api.depends("current_ratio", "peak_ratio", "trigger_ratio", "state")
     def _compute_ratio_label(self):
         for incident in self:
-            incident.ratio_label = self.env._("%(now).1f%% now, peak %(peak).1f%%",
-                                              now=100 * incident.current_ratio, peak=100 * incident.peak_ratio)
+            if incident.state == lifecycle.RESOLVED:
+                incident.ratio_label = self.env._(
+                    "%(trigger).1f%% at trigger, peak %(peak).1f%%", trigger=100 * incident.trigger_ratio,
+                    peak=100 * incident.peak_ratio)
+            else:
+                incident.ratio_label = self.env._(
+                    "%(now).1f%% now, peak %(peak).1f%%", now=100 * incident.current_ratio,
+                    peak=100 * incident.peak_ratio)
+
+    def _minutes_since_trigger(self, moment):
+        return (moment - self.triggered_at).total_seconds() / 60
+
+    @api.depends("notification_ids.state", "notification_ids.action")
+    def _compute_paged(self):
+        for incident in self:
+            incident.paged = any(n.action == notify.TRIGGER and n.state == "sent" for n in incident.notification_ids)
+
+    @api.depends("state", "alert_id.state", "alert_id.clear_since", "alert_id.incident_id")
+    def _compute_recovering_note(self):
+        for incident in self:
+            alert = incident.alert_id
+            live = (incident.state != lifecycle.RESOLVED and alert and alert.incident_id == incident
+                    and alert.state == alerting.FIRING)
+            incident.breaching = bool(live and not alert.clear_since)
+            incident.recovering_note = False
+            if live and alert.clear_since:
+                resolves = alert.clear_since + datetime.timedelta(minutes=incident.rule_id.keep_firing_minutes)
+                incident.recovering_note = self.env._(
+                    "Recovering: no breach since %(since)s; resolves by itself at %(at)s unless it breaches again.",
+                    since=self._local_time(alert.clear_since), at=self._local_time(resolves))
+
+    def _local_time(self, moment):
+        """``moment`` (naive UTC) as HH:MM in the user's time zone."""
+        return fields.Datetime.context_timestamp(self, moment).strftime("%H:%M")
+
+    @api.depends("triggered_at", "resolved_at")
+    def _compute_age_label(self):
+        now = fields.Datetime.now()
+        for incident in self:
+            if not incident.triggered_at:
+                incident.age_label = False
+                continue
+            minutes = int(((incident.resolved_at or now) - incident.triggered_at).total_seconds() // 60)
+            span = (self.env._("%(h)s h %(m)02d min", h=minutes // 60, m=minutes % 60) if minutes >= 60
+                    else self.env._("%(m)s min", m=minutes))
+            incident.age_label = (self.env._("lasted %(span)s", span=span) if incident.resolved_at
+                                  else self.env._("open for %(span)s", span=span))
+
+    @api.model
+    def _expand_states(self, states, domain):
+        """Kanban columns in lifecycle order, Triggered first; Resolved only when the search shows resolved
+        incidents (the default filter shows the open ones)."""
+        shown = [lifecycle.TRIGGERED, lifecycle.ACKNOWLEDGED]
+        return shown + [lifecycle.RESOLVED] if lifecycle.RESOLVED in states else shown
 
     # -- display ----------------------------------------------------------------------------------
     def _members(self):
@@ -130,13 +208,21 @@ class ApiMonitorIncident(models.Model):
         step = lifecycle.trigger(verdict.severity, rule.receiver_ids._lifecycle())
         incident = self.create({
             "rule_id": rule.id, "alert_id": alert.id, "endpoint": endpoint,
+            "previous_incident_id": alert.incident_id.id,
             "endpoint_names": "\n".join(members) if alert.group_key == "*" else False,
             "severity": verdict.severity, "triggered_at": to_datetime(now), "state": step.state,
             "current_ratio": verdict.ratio or 0.0, "peak_ratio": verdict.ratio or 0.0,
             "window_requests": verdict.window.requests, "window_errors": verdict.window.errors, "detail": verdict.detail,
+            "trigger_ratio": verdict.ratio or 0.0, "trigger_requests": verdict.window.requests,
+            "trigger_errors": verdict.window.errors,
         })
         incident.message_post(body=self.env._("Triggered: %(detail)s.", detail=verdict.detail))
         incident._notify(step)
+        if not step.tell and rule.receiver_ids.filtered("active"):
+            incident.delivery_problem = self.env._(
+                "Nobody was told: none of the receivers of %(rule)s is configured for %(severity)s "
+                "(set a routing key or a webhook URL in Monitoring > Receivers).", rule=rule.name,
+                severity=verdict.severity)
         return incident
 
     @api.model_create_multi
@@ -173,8 +259,10 @@ class ApiMonitorIncident(models.Model):
         labels = dict(self._fields["resolution"].selection)
         for incident in self.filtered(lambda i: i.state != lifecycle.RESOLVED):
             step = lifecycle.resolve(incident.state, incident._paged_receivers()._lifecycle(), origin)
-            incident.write({"state": step.state, "resolution": resolution, "resolved_at": to_datetime(now),
-                            "resolved_by_id": by.id if by else False})
+            resolved_at = to_datetime(now)
+            incident.write({"state": step.state, "resolution": resolution, "resolved_at": resolved_at,
+                            "resolved_by_id": by.id if by else False,
+                            "time_to_resolve": incident._minutes_since_trigger(resolved_at)})
             alert = incident.alert_id
             if alert and alert.incident_id == incident and alert.state != "resolved":
                 alert._store(alerting.resolve_manually(alert._core_state(), now))
@@ -187,8 +275,10 @@ class ApiMonitorIncident(models.Model):
         origin = lifecycle.IN_PAGERDUTY if actor else lifecycle.IN_ODOO
         for incident in self.filtered(lambda i: i.state == lifecycle.TRIGGERED):
             step = lifecycle.acknowledge(incident.state, incident._paged_receivers()._lifecycle(), origin)
-            incident.write({"state": step.state, "acknowledged_at": fields.Datetime.now(),
-                            "acknowledged_by_id": by.id if by else False, "acknowledged_by_name": actor or False})
+            acknowledged_at = fields.Datetime.now()
+            incident.write({"state": step.state, "acknowledged_at": acknowledged_at,
+                            "acknowledged_by_id": by.id if by else False, "acknowledged_by_name": actor or False,
+                            "time_to_acknowledge": incident._minutes_since_trigger(acknowledged_at)})
             who = actor or (by.name if by else "?")
             incident.message_post(body=self.env._("Acknowledged by %(who)s.", who=who))
             incident._notify(step, actor=actor or (by.name if by else ""))

@@ -48,6 +48,15 @@ class ApiMonitorReceiver(models.Model):
     timeout = fields.Integer(string="Timeout (seconds)", default=10, required=True,
                              help="How long the receiver may take to answer: 1 to 30 seconds.")
     last_test_result = fields.Text(readonly=True, groups=MANAGER)
+    configured = fields.Boolean(
+        compute="_compute_configured", compute_sudo=True,
+        help="It has what it needs to send (a routing key, a webhook URL). One that is not is left out of every "
+             "incident until it is.")
+
+    @api.depends("kind", "url", "routing_key", "slack_webhook_url")
+    def _compute_configured(self):
+        for receiver in self:
+            receiver.configured = notify.notifier(receiver.kind).configured(receiver._config())
 
     @api.constrains("kind", "url", "routing_key", "slack_webhook_url", "timeout", "name")
     def _check_configuration(self):
@@ -65,8 +74,8 @@ class ApiMonitorReceiver(models.Model):
                                      slack_webhook_url=me.slack_webhook_url or "", timeout=me.timeout)
 
     def _lifecycle(self):
-        """These receivers as ``core.incident`` weighs them."""
-        return [lifecycle.Receiver(r.id, r.kind, r.min_severity) for r in self.filtered("active")]
+        """These receivers as ``core.incident`` weighs them: the active ones that are configured."""
+        return [lifecycle.Receiver(r.id, r.kind, r.min_severity) for r in self.filtered(lambda r: r.active and r.configured)]
 
     def _outbound(self, event):
         """The request for ``event`` (raises ``NotConfigured`` or ``ValueError``)."""

@@ -78,6 +78,19 @@ class ApiMonitorRule(models.Model):
     alert_ids = fields.One2many("api.monitor.alert", "rule_id", readonly=True)
     incident_ids = fields.One2many("api.monitor.incident", "rule_id", readonly=True)
     incident_count = fields.Integer(compute="_compute_incident_count")
+    selected_count = fields.Integer(
+        string="Endpoints watched", compute="_compute_selected_count",
+        help="How many known endpoints the rule's selection takes in now. A rule that takes in none watches nothing.")
+
+    @api.depends("endpoint_selection", "endpoint_ids", "endpoint_pattern", "group_by")
+    def _compute_selected_count(self):
+        self.env["api.monitor.endpoint"].flush_model(["name", "critical"])  # the SQL below reads them
+        known = store.endpoints(self.env.cr)
+        for rule in self:
+            try:
+                rule.selected_count = len({name for names in rule._groups(known).values() for name in names})
+            except Exception:  # noqa: BLE001 - values the form is about to refuse: nothing is selected yet
+                rule.selected_count = 0
 
     @api.depends("incident_ids")
     def _compute_incident_count(self):

@@ -1,13 +1,17 @@
 """The alerting flow on the real Odoo: rules over buckets, incidents, the outbox, and the sandbox receivers
 over real HTTP. Time is the evaluator's ``now`` argument: buckets are written for minutes in the past."""
 
+import datetime
 import time
+import zoneinfo
 
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from .. import compat
 from ..core.recorder import Batch, TimeBucket
+from ..core.times import to_epoch
 from ..storage import store
 from .common import ROUTING_KEY, start_sandbox_receivers
 
@@ -126,14 +130,19 @@ class TestLifecycle(AlertingCase):
         self.evaluate(3 * 60 + 10)
         first = self.incidents()
         self.assertEqual(len(first), 1)
+        self.assertTrue(first.breaching)  # the form warns before a manual resolve
         first.action_resolve()
         self.deliver()
         self.assertEqual(first.resolution, "manual")
-        self.evaluate(3 * 60 + 30)  # still breaching: a new episode starts pending
-        self.evaluate(4 * 60 + 40)
+        self.assertFalse(first.breaching)
+        self.evaluate(3 * 60 + 30)  # still breaching: a new episode starts pending, and pages nobody yet
+        self.assertEqual(len(self.incidents()), 1)
+        self.assertEqual([a for a, _ in self.pd_events()], ["trigger", "resolve"])
+        self.evaluate(4 * 60 + 40)  # the rule's pending time has passed
         incidents = self.incidents()
         self.assertEqual(len(incidents), 2)
         self.assertNotEqual(incidents[0].dedup_key, incidents[1].dedup_key)
+        self.assertEqual(incidents[1].previous_incident_id, first)
         self.assertEqual([a for a, _ in self.pd_events()], ["trigger", "resolve", "trigger"])
 
     def test_low_traffic_below_min_requests_never_fires(self):
@@ -153,6 +162,107 @@ class TestLifecycle(AlertingCase):
         self.evaluate(2 * 60 + 10)
         self.assertEqual(len(self.incidents()), 1)
         self.assertEqual(len(self.pd_events()), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestIncidentStory(AlertingCase):
+    """What the on-call engineer reads on an incident: the figures that paged, the current ones, whether the
+    page went out, when it resolves by itself, how long each step took."""
+
+    def test_trigger_figures_stay_current_ones_move_and_recovery_says_when_it_resolves(self):
+        self.env.user.tz = "Asia/Kolkata"  # UTC+05:30: the times shown are the user's
+        for minute in range(10, 13):
+            self.traffic(minute, 100, 30)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 10 * 60 + 20)
+        self.env["api.monitor.rule"]._evaluate(now=T0 + 11 * 60 + 20)
+        incident = self.incidents()
+        self.assertFalse(incident.paged)  # queued, not yet delivered
+        self.deliver()
+        incident.invalidate_recordset(["paged"])
+        self.assertTrue(incident.paged)
+        self.assertRecordValues(incident, [{"trigger_requests": 200, "trigger_errors": 60, "window_requests": 200}])
+        self.assertAlmostEqual(incident.trigger_ratio, 0.30)
+        # worse: the current figures move, the trigger's stay
+        for minute in range(13, 15):
+            self.traffic(minute, 100, 80)
+        self.evaluate(14 * 60 + 20)
+        self.assertRecordValues(incident, [{"trigger_requests": 200, "trigger_errors": 60, "window_requests": 500,
+                                            "window_errors": 250, "breaching": True, "recovering_note": False}])
+        self.assertEqual(incident.ratio_label, "50.0% now, peak 50.0%")
+        # recovery: the last failing minute leaves the window at 19:20; keep-firing (5 min) resolves at 24:20
+        self.healthy(range(15, 40))
+        for minute in range(15, 21):
+            self.evaluate(minute * 60 + 20)
+        cleared = incident.alert_id.clear_since
+        self.assertTrue(cleared)
+
+        def local(at):
+            return datetime.datetime.fromtimestamp(at, zoneinfo.ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+
+        self.assertFalse(incident.breaching)
+        self.assertEqual(incident.recovering_note,
+                         f"Recovering: no breach since {local(to_epoch(cleared))}; resolves by itself at "
+                         f"{local(to_epoch(cleared) + 5 * 60)} unless it breaches again.")
+        for minute in range(21, 27):
+            self.evaluate(minute * 60 + 20)
+        self.assertRecordValues(incident, [{"state": "resolved", "recovering_note": False, "trigger_errors": 60}])
+        self.assertEqual(incident.ratio_label, "30.0% at trigger, peak 50.0%")
+
+    def test_mtta_and_mttr_average_only_the_incidents_that_got_there(self):
+        other = "/web/dataset/call_kw/sale.order/create"
+        self.env["api.monitor.endpoint"].create({"name": other, "critical": True})
+        for minute in range(0, 3):
+            self.traffic(minute, 100, 50, endpoint=other)
+        acknowledged, waiting = self.fire()
+        self.assertEqual((acknowledged.endpoint, waiting.endpoint), (ENDPOINT, other))
+        acknowledged.sudo().triggered_at = fields.Datetime.now() - datetime.timedelta(minutes=4, seconds=30)
+        acknowledged.action_acknowledge()
+        took = (acknowledged.acknowledged_at - acknowledged.triggered_at).total_seconds() / 60
+        self.assertGreaterEqual(took, 4.5)
+        self.assertEqual(acknowledged.time_to_acknowledge, round(took, 1))
+        both = [("id", "in", (acknowledged + waiting).ids)]
+        [(mtta,)] = self.Incident._read_group(both, [], ["time_to_acknowledge:avg"])
+        self.assertEqual(mtta, acknowledged.time_to_acknowledge)  # the unacknowledged one counts for nothing
+        acknowledged.action_resolve()
+        lasted = (acknowledged.resolved_at - acknowledged.triggered_at).total_seconds() / 60
+        self.assertEqual(acknowledged.time_to_resolve, round(lasted, 1))
+        [(mttr,)] = self.Incident._read_group(both, [], ["time_to_resolve:avg"])
+        self.assertEqual(mttr, acknowledged.time_to_resolve)
+        self.assertEqual(acknowledged.age_label, f"lasted {int(lasted)} min")
+
+    def test_kanban_columns_follow_the_lifecycle(self):
+        self.assertEqual(self.Incident._expand_states(["resolved", "acknowledged"], []),
+                         ["triggered", "acknowledged", "resolved"])
+        self.assertEqual(self.Incident._expand_states([], []), ["triggered", "acknowledged"])
+
+    def test_a_monitoring_user_logs_a_note_and_sends_a_message(self):
+        incident = self.fire()
+        responder = new_test_user(self.env, "notes", groups="base.group_user,api_monitor.group_api_monitor_user")
+        mine = incident.with_user(responder)
+        note = mine.message_post(body="Looking at the database locks", subtype_xmlid="mail.mt_note",
+                                 message_type="comment")
+        message = mine.message_post(body="Rolled back the release", subtype_xmlid="mail.mt_comment",
+                                    message_type="comment")
+        self.assertEqual((note.author_id, message.author_id), (responder.partner_id, responder.partner_id))
+        self.assertEqual(set(incident.message_ids.mapped("body")) & {note.body, message.body}, {note.body, message.body})
+        with self.assertRaises(AccessError):  # still no direct write
+            mine.write({"detail": "changed by hand"})
+
+
+@tagged("post_install", "-at_install")
+class TestRuleSelection(AlertingCase):
+    def test_a_rule_says_how_many_endpoints_it_watches(self):
+        self.assertEqual(self.rule.selected_count, 1)  # the one endpoint tagged critical in setUpClass
+        self.endpoint.critical = False
+        self.rule.invalidate_recordset(["selected_count"])
+        self.assertEqual(self.rule.selected_count, 0)  # the form and the list say it watches nothing
+        other = self.env["api.monitor.endpoint"].create({"name": "/web/dataset/call_kw/sale.order/create"})
+        self.rule.write({"endpoint_selection": "pattern", "endpoint_pattern": "/web/dataset/call_kw/sale.*"})
+        self.assertEqual(self.rule.selected_count, 1)
+        self.rule.write({"endpoint_selection": "list", "endpoint_ids": [(6, 0, (self.endpoint + other).ids)]})
+        self.assertEqual(self.rule.selected_count, 2)
+        self.rule.endpoint_selection = "all"
+        self.assertEqual(self.rule.selected_count, self.env["api.monitor.endpoint"].search_count([]))
 
 
 @tagged("post_install", "-at_install")
@@ -207,12 +317,24 @@ class TestDelivery(AlertingCase):
         self.assertEqual(incident.activity_ids.user_id, managers)
         self.assertEqual(set(incident.activity_ids.mapped("summary")), {"Page not delivered to PagerDuty (on-call)"})
 
-    def test_a_receiver_without_routing_key_fails_with_what_to_do(self):
+    def test_a_receiver_not_configured_is_left_out_and_the_others_are_told(self):
         self.pagerduty.routing_key = False
+        self.assertEqual((self.pagerduty.configured, self.slack.configured), (False, True))
         incident = self.fire()
         self.deliver()
-        self.assertEqual(incident.delivery_problem, "trigger to PagerDuty (on-call) not delivered: PagerDuty "
-                                                    "(on-call) has no routing key: set it in Monitoring > Receivers.")
+        self.assertEqual(incident.notification_ids.receiver_id, self.slack)
+        self.assertEqual(incident.notification_ids.state, "sent")
+        self.assertFalse(incident.delivery_problem)
+        self.assertEqual(self.pd_events(), [])
+
+    def test_when_no_receiver_is_configured_the_incident_says_nobody_was_told(self):
+        self.pagerduty.routing_key = False
+        self.slack.slack_webhook_url = False
+        incident = self.fire()
+        self.assertFalse(incident.notification_ids)
+        self.assertEqual(incident.delivery_problem,
+                         "Nobody was told: none of the receivers of High API error rate is configured for P1 "
+                         "(set a routing key or a webhook URL in Monitoring > Receivers).")
 
     def test_outbox_never_stores_a_secret(self):
         incident = self.fire()

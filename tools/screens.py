@@ -1,0 +1,137 @@
+"""Screenshots of the addon's pages on the real Odoo, to look at after changing a view.
+
+``python -m tools.screens [OUTDIR]`` starts the stack (PostgreSQL, Odoo with the addon, the sandbox
+receivers), writes 90 minutes of traffic in which one endpoint failed and recovered, one still fails and
+one is recovering, evaluates the shipped rule over them as the cron would have, acknowledges one incident,
+then opens each page in headless Chromium (Debian's ``chromium``) as the admin and saves a PNG of it.
+A small proxy on loopback adds the admin's session cookie to every request of the browser.
+"""
+
+from __future__ import annotations
+
+import http.server
+import shutil
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.request
+from pathlib import Path
+
+from tools.drill import DB, Stack
+from tools.services import free_port
+
+SEED = """
+import time
+from odoo.addons.api_monitor.core.recorder import Batch, TimeBucket
+from odoo.addons.api_monitor.storage import store
+
+T0 = (int(time.time()) // 60 - 90) * 60
+failing = {
+    "/web/dataset/call_kw/sale.order/create": range(30, 36),         # failed, recovered long ago
+    "/web/dataset/call_kw/res.partner/write": range(60, 91),         # fails now
+    "/xmlrpc/2/object/stock.picking/button_validate": range(78, 85),  # recovered a few minutes ago
+}
+quiet = ["/web/dataset/call_kw/res.partner/search_read", "/json/2/product.product/read"]
+Endpoint = env["api.monitor.endpoint"]
+for name in [*failing, *quiet]:
+    Endpoint.create({"name": name, "critical": True})
+buckets = {}
+for minute in range(0, 91):
+    for name, bad in failing.items():
+        buckets[(T0 + minute * 60, name)] = TimeBucket(requests=120, server_errors=40 if minute in bad else 1)
+    for name in quiet:
+        buckets[(T0 + minute * 60, name)] = TimeBucket(requests=300, server_errors=0)
+store.write_batch(env.cr, Batch(buckets=buckets))
+for minute in range(0, 91):
+    env["api.monitor.rule"]._evaluate(now=T0 + minute * 60 + 20)
+env["api.monitor.notification"]._cron_deliver()
+env.cr.commit()
+print("SEEDED", env["api.monitor.incident"].search_count([]))
+"""
+
+
+class _CookieProxy(http.server.BaseHTTPRequestHandler):
+    """Forward every request to Odoo with the admin's session cookie; the browser then sees Odoo as logged in."""
+
+    target = ""
+    cookie = ""
+
+    def _forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        request = urllib.request.Request(self.target + self.path, data=body, method=self.command)
+        for name, value in self.headers.items():
+            if name.lower() not in ("host", "cookie", "connection", "accept-encoding"):
+                request.add_header(name, value)
+        request.add_header("Cookie", f"session_id={self.cookie}")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                status, headers, data = answer.status, answer.headers, answer.read()
+        except urllib.error.HTTPError as error:
+            status, headers, data = error.code, error.headers, error.read()
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("transfer-encoding", "connection", "content-length", "set-cookie"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+PAGES = [
+    ("incidents-kanban", "/odoo/api-incidents"),
+    ("incidents-list", "/odoo/api-incidents?view_type=list"),
+    ("incidents-pivot", "/odoo/api-incidents?view_type=pivot"),
+    ("incident-failing", "/odoo/api-incidents/{failing}"),
+    ("incident-recovering", "/odoo/api-incidents/{recovering}"),
+    ("incident-resolved", "/odoo/api-incidents/{resolved}"),
+]
+
+
+def main() -> int:
+    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "screens")
+    outdir.mkdir(parents=True, exist_ok=True)
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        print("needs Chromium (Debian package chromium)")
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="api_monitor_screens_"))
+    with Stack(workdir) as stack:
+        shell = stack.odoo.command(stack.pg, DB, "--no-http")
+        shell.insert(2, "shell")
+        seeded = subprocess.run(shell, input=SEED, text=True, capture_output=True, env=stack.odoo.env)
+        if "SEEDED" not in seeded.stdout:
+            print(seeded.stdout[-2000:], seeded.stderr[-2000:])
+            return 1
+        ids = {}
+        for key, endpoint in (("failing", "res.partner/write"), ("recovering", "stock.picking/button_validate"),
+                              ("resolved", "sale.order/create")):
+            found = stack.call("api.monitor.incident", "search", [("endpoint", "like", endpoint)], order="id desc")
+            ids[key] = found[0]
+        stack.call("api.monitor.incident", "action_acknowledge", [ids["failing"]])
+        _CookieProxy.target, _CookieProxy.cookie = stack.url, stack.session_id
+        port = free_port()
+        proxy = socketserver.ThreadingTCPServer(("127.0.0.1", port), _CookieProxy)
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        try:
+            for name, path in PAGES:
+                png = outdir / f"{name}.png"
+                subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                "--window-size=1440,1000", "--virtual-time-budget=15000", f"--screenshot={png}",
+                                f"http://127.0.0.1:{port}{path.format(**ids)}"],
+                               check=True, capture_output=True, timeout=120)
+                print(png)
+        finally:
+            proxy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
