@@ -73,6 +73,11 @@ def registry(db: object):
     return Registry.registries.get(db) if isinstance(db, str) else None
 
 
+# -- routes ------------------------------------------------------------------------------------------------
+#: the type of a JSON-RPC route: 19 renamed "json" to "jsonrpc" (and warns about the old name)
+JSON_ROUTE = {18: "json", 19: "jsonrpc"}[VERSION]
+
+
 # -- access groups ------------------------------------------------------------------------------------------
 #: the field of ``res.groups`` listing its users: ``users`` (18), ``user_ids`` (19)
 GROUP_USERS = {18: "users", 19: "user_ids"}[VERSION]

@@ -8,6 +8,7 @@ import socket
 from odoo import http
 from odoo.tests import HttpCase
 
+from .. import compat
 from ..storage import store
 from ..storage.runtime import RUNTIME
 from ..tools.sandbox import Sandbox
@@ -34,7 +35,7 @@ class FailingRoutes(http.Controller):
     def boom(self):
         raise RuntimeError("boom on purpose")
 
-    @http.route("/api_monitor_test/bad_json_inside", type="json", auth="none", csrf=False)
+    @http.route("/api_monitor_test/bad_json_inside", type=compat.JSON_ROUTE, auth="none", csrf=False)
     def bad_json_inside(self):
         return json.loads("{not json")  # the request's own body parsed fine: this one is the server's fault
 

@@ -27,6 +27,8 @@ DEVELOPMENT = ("tools/", "bench/", "tests/", "docs/", "deploy/", ".ci/", ".gitig
                ".pylintrc-mandatory", "Makefile", "pytest.ini", "requirements-dev.txt", "ruff.toml")
 #: what the linters read beside the runtime files: the Odoo tests (not the Odoo-free core tests)
 ODOO_TESTS = "tests/"
+#: what the Odoo tests start beside Odoo (the PagerDuty and Slack sandbox)
+TEST_TOOLS = "tools"
 
 PYPROJECT = """\
 [build-system]
@@ -35,13 +37,24 @@ build-backend = "whool.buildapi"
 """
 
 
-def runtime_files(with_tests: bool = False) -> list[str]:
+def runtime_files(with_tests: bool = False, root: Path = ROOT) -> list[str]:
     """The addon's files under version control that Odoo needs (and its Odoo tests, ``with_tests``),
-    relative to the repository root."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True, text=True)
+    relative to the repository root (``root``: another checkout of it)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, check=True, capture_output=True, text=True)
     return sorted(name for name in listed.stdout.split("\0")
-                  if name and (ROOT / name).is_file() and (not name.startswith(DEVELOPMENT) or (
+                  if name and (root / name).is_file() and (not name.startswith(DEVELOPMENT) or (
                       with_tests and name.startswith(ODOO_TESTS) and not name.startswith("tests/core/"))))
+
+
+def link_view(root: Path, dest: Path) -> Path:
+    """``dest``: a folder of links to the addon's own top-level files and folders in the checkout ``root``
+    (its Odoo tests included, and the tools they start), so that Odoo runs the working copy but never sees the environments, tools and
+    builds beside it (Odoo reads every Python file of an addon's folder when it exports translations)."""
+    dest.mkdir(parents=True)
+    tops = {name.split("/")[0] for name in runtime_files(with_tests=True, root=root)}
+    for top in sorted(tops | {TEST_TOOLS}):
+        (dest / top).symlink_to(root / top)
+    return dest
 
 
 def stage(parent: Path, with_tests: bool = False) -> Path:

@@ -92,6 +92,10 @@ PAGES = [
     ("incident-failing", "/odoo/api-incidents/{failing}"),
     ("incident-recovering", "/odoo/api-incidents/{recovering}"),
     ("incident-resolved", "/odoo/api-incidents/{resolved}"),
+    ("rules-list", "/odoo/action-api_monitor.api_monitor_rule_action"),
+    ("rule-watching-nothing", "/odoo/action-api_monitor.api_monitor_rule_action/{empty_rule}"),
+    ("receivers-list", "/odoo/action-api_monitor.api_monitor_receiver_action"),
+    ("receiver-slack", "/odoo/action-api_monitor.api_monitor_receiver_action/{slack}"),
 ]
 
 
@@ -116,6 +120,10 @@ def main() -> int:
             found = stack.call("api.monitor.incident", "search", [("endpoint", "like", endpoint)], order="id desc")
             ids[key] = found[0]
         stack.call("api.monitor.incident", "action_acknowledge", [ids["failing"]])
+        ids["empty_rule"] = stack.call("api.monitor.rule", "create", {  # a pattern nothing matches yet
+            "name": "Shop checkout errors", "endpoint_selection": "pattern", "endpoint_pattern": "/shop/checkout*"})
+        ids["slack"] = stack.ref("api_monitor.receiver_slack")
+        stack.call("api.monitor.receiver", "write", [ids["slack"]], {"slack_webhook_url": False})
         _CookieProxy.target, _CookieProxy.cookie = stack.url, stack.session_id
         port = free_port()
         proxy = socketserver.ThreadingTCPServer(("127.0.0.1", port), _CookieProxy)

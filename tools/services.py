@@ -133,7 +133,9 @@ class Odoo:
         self._python: str | None = None
         self.addons_root = Path(tempfile.mkdtemp(prefix="api_monitor_addons_"))
         if addon_dir is not None:
-            (self.addons_root / "api_monitor").symlink_to(addon_dir)
+            from tools.package import link_view
+
+            link_view(addon_dir, self.addons_root / "api_monitor")
 
     @property
     def python(self) -> str:
@@ -156,6 +158,11 @@ class Odoo:
         text = (self.path / "odoo" / "release.py").read_text()
         major, minor = re.search(r"^version_info = \((\d+), (\d+)", text, re.M).groups()
         return f"{major}.{minor}"
+
+    @property
+    def no_demo(self) -> list[str]:
+        """The option that installs without demo data: Odoo 19 installs none unless asked, and warns about 18's."""
+        return ["--without-demo=all"] if self.version == "18.0" else []
 
     def addons_path(self) -> str:
         core = [p for p in (self.path / "odoo/addons", self.path / "addons") if (p / "web").is_dir()]
@@ -182,7 +189,7 @@ class Odoo:
     def install(self, pg: Postgres, db: str, modules: str, logdir: Path) -> None:
         """Create ``db`` with ``modules`` installed (no demo data); raises with the log's path on failure."""
         log = logdir / f"install-{db}.log"
-        if self.run(pg, db, "-i", modules, "--stop-after-init", "--without-demo=all", log=log):
+        if self.run(pg, db, "-i", modules, "--stop-after-init", *self.no_demo, log=log):
             raise RuntimeError(f"installing {modules} into {db} failed: see {log}")
 
     @contextlib.contextmanager
