@@ -25,6 +25,7 @@ class AlertingCase(TransactionCase):
         super().setUpClass()
         start_sandbox_receivers(cls)
         cls.rule = cls.env.ref("api_monitor.rule_high_error_rate")
+        cls.rule.endpoint_selection = "critical"  # these tests watch one endpoint, tagged critical below
         cls.env["api.monitor.endpoint"].search([("critical", "=", True)]).critical = False
         cls.endpoint = cls.env["api.monitor.endpoint"].create({"name": ENDPOINT, "critical": True})
         cls.Incident = cls.env["api.monitor.incident"]

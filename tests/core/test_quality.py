@@ -3,6 +3,8 @@ step-by-step agreement of the addon's decisions with Prometheus's (promtool)."""
 
 import random
 import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +51,27 @@ def test_the_shipped_rule_never_pages_falsely_and_catches_every_fast_failure():
     # the naive rule pages on one failed request in the night; a 2% slow burn is below any 5% threshold
     assert rows[("low traffic", "naive")].false_pages == 24
     assert rows[("2% slow burn", "shipped")].missed and not rows[("2% slow burn", "burn rate 99.9% (workbook tiers), 5m keep firing")].missed
+
+
+def shipped(xmlid: str) -> dict[str, str]:
+    """The fields of a rule shipped in data/api_monitor_rules.xml, as written there."""
+    data = ET.parse(Path(__file__).resolve().parents[2] / "data" / "api_monitor_rules.xml")
+    record = data.find(f".//record[@id='{xmlid}']")
+    return {field.get("name"): field.text for field in record.findall("field") if field.text}
+
+
+def test_the_rule_installed_with_the_addon_is_the_one_the_scenarios_judge():
+    family = next(f for f in quality.families() if f.name.startswith("shipped"))
+    rule = shipped("rule_high_error_rate")
+    assert {k: rule[k] for k in ("kind", "endpoint_selection", "group_by")} == {
+        "kind": family.export.kind, "endpoint_selection": family.export.selection, "group_by": "endpoint"}
+    assert (float(rule["threshold"]), int(rule["window_minutes"]), int(rule["min_requests"])) == (
+        family.rule.threshold, family.rule.window, family.rule.min_requests)
+    assert (int(rule["pending_minutes"]) * 60, int(rule["keep_firing_minutes"]) * 60) == (
+        family.timing.pending, family.timing.keep_firing)
+    assert rule["severity"] == family.rule.severity == "P1"
+    # watching every endpoint from the first minute: no endpoint needs tagging before anything pages
+    assert shipped("rule_slo_burn_rate")["endpoint_selection"] == "all"
 
 
 def test_every_scenario_states_what_should_happen():
