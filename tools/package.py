@@ -48,8 +48,9 @@ def runtime_files(with_tests: bool = False, root: Path = ROOT) -> list[str]:
 
 def link_view(root: Path, dest: Path) -> Path:
     """``dest``: a folder of links to the addon's own top-level files and folders in the checkout ``root``
-    (its Odoo tests included, and the tools they start), so that Odoo runs the working copy but never sees the environments, tools and
-    builds beside it (Odoo reads every Python file of an addon's folder when it exports translations)."""
+    (its Odoo tests included, and tools/ whose sandbox they start), so that Odoo runs the working copy but
+    never sees the environments and builds beside it (Odoo reads every Python file of an addon's folder
+    when it exports translations)."""
     dest.mkdir(parents=True)
     tops = {name.split("/")[0] for name in runtime_files(with_tests=True, root=root)}
     for top in sorted(tops | {TEST_TOOLS}):
