@@ -17,7 +17,7 @@ ENDPOINT = f"/web/dataset/call_kw/{MODEL}/create"
 
 @tagged("post_install", "-at_install")
 class TestWatchingFromTheFirstMinute(QuietHttpCase):
-    def create(self, name):
+    def create_category(self, name):
         """One ``create`` through the web client's JSON-RPC route; returns the answer's ``error`` (or None)."""
         body = {"jsonrpc": "2.0", "method": "call", "id": 1,
                 "params": {"model": MODEL, "method": "create", "args": [{"name": name}], "kwargs": {}}}
@@ -32,7 +32,7 @@ class TestWatchingFromTheFirstMinute(QuietHttpCase):
         self.authenticate("admin", "admin")
         RUNTIME.recorder.take()  # what earlier tests left unflushed is theirs
         earlier = store.window_sums(self.env.cr, time.time() + 61, [5]).get(ENDPOINT, {}).get(5, Window())
-        self.assertIsNone(self.create("works"))
+        self.assertIsNone(self.create_category("works"))
         # the backend fails: every insert into the model's table raises, as a broken database would (and Odoo
         # logs each failed query)
         self.enterContext(expected_logs("odoo.sql_db"))
@@ -42,7 +42,7 @@ class TestWatchingFromTheFirstMinute(QuietHttpCase):
             "CREATE TRIGGER api_monitor_test_fail BEFORE INSERT ON res_partner_category "
             "FOR EACH ROW EXECUTE FUNCTION api_monitor_test_fail()"))
         for n in range(30):
-            self.assertIn("injected failure", self.create(f"fails {n}")["data"]["message"])
+            self.assertIn("injected failure", self.create_category(f"fails {n}")["data"]["message"])
         # the flush's own code, on the test's transaction
         batch = RUNTIME.recorder.take()[self.env.cr.dbname]
         store.write_batch(self.env.cr, store.admit_endpoints(self.env.cr, batch, 2000, 20))
