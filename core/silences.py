@@ -23,6 +23,7 @@ API still fails pages then.
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -173,4 +174,30 @@ def _clock(minutes: int) -> str:
 
 
 def _escape(text: str) -> str:
+    """``text`` as a regular expression matching itself, with only the metacharacters escaped: silences stay
+    readable in Alertmanager's web page (``re.escape`` would write ``High\\ API\\ error\\ rate``)."""
     return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
+def route_matchers(found: list[dict]) -> list[str]:
+    """API matchers (:func:`matchers`) as a route's ``matchers`` strings (``rule=~"High API error rate"``)."""
+    return [f"{m['name']}{'=~' if m['isRegex'] else '='}{json.dumps(m['value'], ensure_ascii=False)}" for m in found]
+
+
+@dataclass(frozen=True, slots=True)
+class MuteWindow:
+    """A weekly window as Alertmanager's configuration holds it: named time intervals and the matchers of the
+    alerts they mute."""
+
+    name: str
+    matchers: tuple[str, ...]
+    intervals: tuple[dict, ...]
+
+
+def silence_json(found: list[dict], starts: float, ends: float, created_by: str, comment: str) -> dict:
+    """A one-off silence as ``amtool silence import`` and Alertmanager's API (``POST /api/v2/silences``) take it."""
+    def instant(moment):
+        return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    return {"matchers": found, "startsAt": instant(starts), "endsAt": instant(ends), "createdBy": created_by,
+            "comment": comment}

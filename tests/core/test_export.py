@@ -1,13 +1,18 @@
 """The Prometheus and Alertmanager export: golden files, and the real validators (promtool, amtool)."""
 
+import json
 import os
 import shutil
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
+from core import silences
 from core.export import RuleExport, alertmanager_config, prometheus_rules
+from tools.services import free_port, wait_for_port
 
 GOLDEN = Path(__file__).parent / "golden"
 RULES = [
@@ -223,3 +228,74 @@ def test_promtool_scenarios_fire_and_stay_quiet_as_the_rule_says(tmp_path):
     result = run("promtool", "test", "rules", str(tmp_path / "tests.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+def maintenance_window():
+    found = silences.matchers(["High API error rate"], ("/web/dataset/call_kw/sale.*",), frozenset())
+    return silences.MuteWindow("api-monitor-silence-7", tuple(silences.route_matchers(found)), tuple(
+        silences.time_intervals(silences.weekly({5}, 22.0, 2.0, "Europe/Brussels"))))
+
+
+@needs
+def test_a_weekly_window_mutes_its_alerts_in_its_own_route_and_the_others_route_as_before(tmp_path):
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(alertmanager_config(mute_windows=(maintenance_window(),)))
+    result = run("amtool", "check-config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "time_intervals:\n  - name: \"api-monitor-silence-7\"" in config.read_text()
+
+    def receivers(*labels):
+        out = run("amtool", "config", "routes", "test", f"--config.file={config}", "--verify.receivers=", *labels)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    sale = ("rule=High API error rate", "endpoint=/web/dataset/call_kw/sale.order/write")
+    assert receivers(*sale, "severity=P1") == "pagerduty,slack-ops"
+    assert receivers(*sale, "severity=P3") == "slack-ops"
+    assert receivers("rule=High API error rate", "endpoint=/web/dataset/call_kw/res.partner/write",
+                     "severity=P1") == "pagerduty,slack-ops"
+    # the window's route and both its children (where its alerts end) are muted in its intervals
+    assert config.read_text().count('- "api-monitor-silence-7"') == 3
+
+
+@pytest.mark.skipif(not (shutil.which("prometheus-alertmanager") and shutil.which("amtool")),
+                    reason="Alertmanager not installed (Debian: prometheus-alertmanager)")
+def test_alertmanager_takes_a_one_off_silence_as_exported_and_silences_what_it_matches(tmp_path):
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(alertmanager_config())
+    port, gossip = free_port(), free_port()
+    server = subprocess.Popen(
+        ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={tmp_path}",
+         f"--web.listen-address=127.0.0.1:{port}", f"--cluster.listen-address=127.0.0.1:{gossip}",
+         f"--cluster.advertise-address=127.0.0.1:{gossip}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, proc=server)
+        url = f"--alertmanager.url=http://127.0.0.1:{port}"
+        now = time.time()
+        found = silences.matchers(["High API error rate"], ("/web/dataset/call_kw/sale.*",), frozenset({"P3"}))
+        (tmp_path / "silences.json").write_text(json.dumps([silences.silence_json(
+            found, now - 60, now + 3600, "Ada (Odoo)", "Database upgrade")]))
+        result = run("amtool", "silence", "import", url, str(tmp_path / "silences.json"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        alerts = [{"labels": {"alertname": "HighApiErrorRate", "rule": "High API error rate", "endpoint": endpoint,
+                              "severity": severity}} for endpoint, severity in (
+            ("/web/dataset/call_kw/sale.order/write", "P3"), ("/web/dataset/call_kw/sale.order/write", "P1"),
+            ("/web/dataset/call_kw/res.partner/write", "P3"))]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", json.dumps(alerts).encode(),
+                                         {"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - loopback
+        deadline = time.time() + 20
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/alerts", timeout=10) as answer:  # noqa: S310
+                states = {(a["labels"]["endpoint"], a["labels"]["severity"]): a["status"]["state"]
+                          for a in json.load(answer)}
+            if len(states) == 3 and "unprocessed" not in states.values() or time.time() > deadline:
+                break
+            time.sleep(0.2)
+        assert states == {("/web/dataset/call_kw/sale.order/write", "P3"): "suppressed",
+                          ("/web/dataset/call_kw/sale.order/write", "P1"): "active",
+                          ("/web/dataset/call_kw/res.partner/write", "P3"): "active"}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
