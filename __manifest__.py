@@ -16,6 +16,7 @@
         "data/ir_cron.xml",
         "data/api_monitor_rules.xml",
         "views/api_monitor_incident_views.xml",
+        "views/api_monitor_silence_views.xml",
         "views/api_monitor_rule_views.xml",
         "wizard/api_monitor_backtest_views.xml",
         "views/api_monitor_receiver_views.xml",

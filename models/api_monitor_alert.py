@@ -72,7 +72,7 @@ class ApiMonitorAlert(models.Model):
             if event == alerting.FIRE:
                 self.incident_id = Incident._open(self, verdict, list(outcome.members), now)
             elif event == alerting.ESCALATE and self.incident_id:
-                self.incident_id._escalate(state.severity, verdict)
+                self.incident_id._escalate(state.severity, verdict, now)
             elif event == alerting.RESOLVE and self.incident_id:
                 self.incident_id._observe(verdict)
                 self.incident_id._resolve("recovered", now=now)

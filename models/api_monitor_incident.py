@@ -1,4 +1,5 @@
 import datetime
+import logging
 import time
 import urllib.parse
 
@@ -7,12 +8,14 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..core import alerting, links, notify
+from ..core import alerting, links, notify, silences
 from ..core import incident as lifecycle
 from ..core.chart import error_ratio_svg
 from ..core.rules import SEVERITY_LABELS
 from ..core.times import iso, to_datetime, to_epoch
 from ..storage import store
+
+_logger = logging.getLogger(__name__)
 
 MANAGER = "api_monitor.group_api_monitor_manager"
 USER = "api_monitor.group_api_monitor_user"
@@ -78,6 +81,11 @@ class ApiMonitorIncident(models.Model):
                                help="The rule still breaches for this incident at its last evaluation.")
     age_label = fields.Char(string="Open for", compute="_compute_age_label")
     detail = fields.Char(readonly=True)
+    silence_id = fields.Many2one("api.monitor.silence", string="Silenced by", readonly=True, ondelete="set null",
+                                 index="btree_not_null")
+    held = fields.Boolean(
+        string="Page held back", readonly=True,
+        help="A silence holds this incident's page back; it goes out if the silence ends while the rule still fires.")
     dedup_key = fields.Char(readonly=True, copy=False, index=True)
     delivery_problem = fields.Char(readonly=True, help="The last notification that could not be delivered, and why.")
     notification_ids = fields.One2many("api.monitor.notification", "incident_id", readonly=True)
@@ -217,6 +225,8 @@ class ApiMonitorIncident(models.Model):
             "trigger_errors": verdict.window.errors,
         })
         incident.message_post(body=self.env._("Triggered: %(detail)s.", detail=verdict.detail))
+        if incident._hold(now):
+            return incident
         incident._notify(step)
         if not step.tell and rule.receiver_ids.filtered("active"):
             incident.delivery_problem = self.env._(
@@ -246,12 +256,79 @@ class ApiMonitorIncident(models.Model):
         if any(self[key] != value for key, value in values.items()):
             self.write(values)
 
-    def _escalate(self, severity, verdict):
-        """A more severe tier breaches: raise the severity and, unless someone already acknowledged, page."""
+    def _escalate(self, severity, verdict, now=None):
+        """A more severe tier breaches: raise the severity and, unless someone already acknowledged or a silence
+        matches it, page."""
         self.severity = severity
         self.message_post(body=self.env._("Escalated to %(severity)s: %(detail)s.", severity=severity,
                                           detail=verdict.detail))
+        if self.state == lifecycle.TRIGGERED and self._hold(now or time.time()):
+            return
+        self.held = False
         self._notify(lifecycle.escalate(self.state, severity, self.rule_id.receiver_ids._lifecycle()))
+
+    # -- silences ---------------------------------------------------------------------------------
+    def _hold(self, now):
+        """Whether a silence in force matches this incident: if so its page is held back, and it says so."""
+        self.ensure_one()
+        silence = self.env["api.monitor.silence"]._silencing(self.rule_id, self._members(), self.severity, now)
+        if not silence:
+            return False
+        if not self.held or self.silence_id != silence:
+            self.write({"held": True, "silence_id": silence.id})
+            self.message_post(body=self.env._(
+                "Silenced by %(silence)s (%(reason)s): nobody is told while it is in force; if the rule still "
+                "fires when it ends, the page goes out then.", silence=silence.display_name, reason=silence.name))
+        return True
+
+    @api.model
+    def _release_held(self, now):
+        """Page the incidents whose silences ended while their rules still fire (Alertmanager's semantics)."""
+        for incident in self.search([("held", "=", True)]):
+            try:
+                with self.env.cr.savepoint():
+                    incident._release(now)
+            except Exception:  # noqa: BLE001 - one incident never stops the others, nor the evaluation
+                _logger.exception("api_monitor: the held page of incident %s could not be released", incident.id)
+
+    def _release(self, now):
+        if self.state != lifecycle.TRIGGERED:
+            self.held = False
+        elif not self._hold(now):
+            self.held = False
+            self.message_post(body=self.env._("No silence holds it back any more and the rule still fires: "
+                                              "paging now."))
+            self._notify(lifecycle.escalate(self.state, self.severity, self.rule_id.receiver_ids._lifecycle()))
+
+    def _silenced_from_here(self, silence):
+        """A person silenced this incident's alerts from its form: say so (what is sent already stays sent)."""
+        self.write({"silence_id": silence.id})
+        self.message_post(body=self.env._("%(who)s silenced its alerts until %(end)s: %(reason)s.",
+                                          who=self.env.user.name, reason=silence.name,
+                                          end=silence.when_label if silence.kind == "weekly"
+                                          else self._local_time(silence.ends_at)))
+
+    def action_silence(self):
+        """The "Silence 1 h" button: a silence of this incident's rule and endpoints, from now for an hour, to
+        give a reason and save."""
+        self.ensure_one()
+        self._check_responder()
+        pattern = " ".join(self._members())
+        try:
+            silences.endpoint_globs(pattern)
+        except silences.SilenceError:
+            pattern = ""  # too many endpoints for one pattern: the rule alone
+        now = fields.Datetime.now()
+        return {
+            "type": "ir.actions.act_window", "res_model": "api.monitor.silence", "view_mode": "form",
+            "target": "new", "name": self.env._("Silence %(incident)s", incident=self.name),
+            "context": {
+                "default_kind": "once", "default_starts_at": fields.Datetime.to_string(now),
+                "default_ends_at": fields.Datetime.to_string(now + datetime.timedelta(hours=1)),
+                "default_rule_ids": [self.rule_id.id], "default_endpoint_pattern": pattern,
+                "api_monitor_silenced_incident_id": self.id,
+            },
+        }
 
     def _resolve(self, resolution, by=None, actor="", now=None):
         now = now or time.time()
@@ -260,7 +337,7 @@ class ApiMonitorIncident(models.Model):
         for incident in self.filtered(lambda i: i.state != lifecycle.RESOLVED):
             step = lifecycle.resolve(incident.state, incident._paged_receivers()._lifecycle(), origin)
             resolved_at = to_datetime(now)
-            incident.write({"state": step.state, "resolution": resolution, "resolved_at": resolved_at,
+            incident.write({"state": step.state, "resolution": resolution, "resolved_at": resolved_at, "held": False,
                             "resolved_by_id": by.id if by else False,
                             "time_to_resolve": incident._minutes_since_trigger(resolved_at)})
             alert = incident.alert_id
@@ -276,7 +353,7 @@ class ApiMonitorIncident(models.Model):
         for incident in self.filtered(lambda i: i.state == lifecycle.TRIGGERED):
             step = lifecycle.acknowledge(incident.state, incident._paged_receivers()._lifecycle(), origin)
             acknowledged_at = fields.Datetime.now()
-            incident.write({"state": step.state, "acknowledged_at": acknowledged_at,
+            incident.write({"state": step.state, "acknowledged_at": acknowledged_at, "held": False,
                             "acknowledged_by_id": by.id if by else False, "acknowledged_by_name": actor or False,
                             "time_to_acknowledge": incident._minutes_since_trigger(acknowledged_at)})
             who = actor or (by.name if by else "?")

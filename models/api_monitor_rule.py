@@ -99,6 +99,13 @@ class ApiMonitorRule(models.Model):
         for rule in self:
             rule.incident_count = counts.get(rule, 0)
 
+    def unlink(self):
+        Silence = self.env["api.monitor.silence"].sudo().with_context(active_test=False)
+        silenced = Silence.search([("rule_ids", "in", self.ids)])
+        result = super().unlink()
+        Silence._rules_deleted(silenced)
+        return result
+
     # -- the rule as core sees it -----------------------------------------------------------------
     def _rule_fields(self):
         self.ensure_one()
@@ -177,6 +184,7 @@ class ApiMonitorRule(models.Model):
             except Exception as exc:  # noqa: BLE001 - a value forced into the database past the form's checks
                 _logger.error("api_monitor: rule %s (id %s) is skipped: %s", rule.name, rule.id, exc)
         if not inputs:
+            self.env["api.monitor.incident"]._release_held(now)
             return 0
         retention = store.load_settings(cr).retention_days
         windows = sorted({w for rule in inputs for w in rule.spec.windows})
@@ -204,6 +212,7 @@ class ApiMonitorRule(models.Model):
                 _logger.exception("api_monitor: the outcome of rule id %s could not be stored; other rules go on",
                                   rule_id)
         updates.apply(self.env)
+        self.env["api.monitor.incident"]._release_held(now)
         if wake:
             Alert._wake_evaluator_at(min(wake))
         return len(outcomes)
@@ -223,7 +232,9 @@ class ApiMonitorRule(models.Model):
 
     @api.model
     def export_files(self):
-        """The Prometheus rule file and the Alertmanager configuration of every active rule, by file name.
+        """The Prometheus rule file and the Alertmanager configuration of every active rule, by file name, with
+        the silences: weekly windows in the configuration, one-off silences to import (``amtool silence import
+        alertmanager_silences.json``).
 
         Callable over XML-RPC by managers (``tools/export.py``), so the export works without the web client.
         """
@@ -232,7 +243,9 @@ class ApiMonitorRule(models.Model):
         endpoints = store.endpoints(self.env.cr)
         specs = [rule._export_spec(endpoints) for rule in self.search([])
                  if rule.endpoint_selection != SELECT_PATTERN or rule._pattern_usable()]
-        return {"api_monitor_rules.yml": prometheus_rules(specs), "alertmanager.yml": alertmanager_config()}
+        one_off, windows = self.env["api.monitor.silence"]._alertmanager()
+        return {"api_monitor_rules.yml": prometheus_rules(specs), "alertmanager.yml": alertmanager_config(
+            mute_windows=windows), "alertmanager_silences.json": one_off}
 
     def _pattern_usable(self):
         try:

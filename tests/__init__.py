@@ -12,5 +12,6 @@ from . import (
     test_pagerduty_webhook,
     test_rpc_http,
     test_settings,
+    test_silences,
     test_store,
 )
