@@ -1,1 +1,1 @@
-from . import metrics, pagerduty
+from . import incident, metrics, pagerduty

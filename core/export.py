@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 from . import patterns
@@ -261,3 +262,15 @@ def _scalar(value, indent: int) -> str:
 def _quote(text: str) -> str:
     """A PromQL double-quoted string (backslashes and quotes escaped)."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def scrape_config(base_url: str, db: str, token_file: str = "/etc/prometheus/secrets/odoo_metrics_token") -> str:
+    """The ``scrape_configs`` entry that reads this Odoo's ``/metrics``, to paste into ``prometheus.yml``.
+
+    The token is read from ``token_file`` (Prometheus's ``credentials_file``): it never sits in the block.
+    """
+    parts = urllib.parse.urlsplit(base_url or "http://localhost:8069")
+    job = {"job_name": "odoo", "scheme": parts.scheme or "http", "metrics_path": "/metrics",
+           "params": {"db": [db]}, "authorization": {"credentials_file": token_file},
+           "static_configs": [{"targets": [parts.netloc or "localhost:8069"]}]}
+    return dump({"scrape_configs": [job]})

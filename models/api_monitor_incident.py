@@ -407,7 +407,7 @@ class ApiMonitorIncident(models.Model):
             threshold=self.rule_id._threshold_label(), detail=self.detail or "",
             started_at=iso(to_epoch(self.triggered_at)),
             source=urllib.parse.urlsplit(params.get_param("web.base.url", base_url)).hostname or "odoo",
-            incident_url=f"{base_url}/odoo/api-incidents/{self.id}",
+            incident_url=f"{base_url}/api_monitor/incident/{self.id}",
             runbook_url=self.runbook_url or "", dashboard_url=self.dashboard_url or "", logs_url=self.logs_url or "",
             sample_request_ids=tuple(self.failure_ids[: notify.event.SAMPLE_IDS_LIMIT].mapped("request_id")),
             actor=actor,

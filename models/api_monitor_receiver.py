@@ -9,6 +9,7 @@ from ..core.rules import SEVERITY_LABELS
 from ..core.times import iso
 
 MANAGER = "api_monitor.group_api_monitor_manager"
+SECRET_FIELDS = ("url", "routing_key", "slack_webhook_url", "webhook_secret")
 
 
 class ApiMonitorReceiver(models.Model):
@@ -21,13 +22,14 @@ class ApiMonitorReceiver(models.Model):
 
     _name = "api.monitor.receiver"
     _description = "API Monitoring receiver"
+    _inherit = ["mail.thread"]
     _order = "sequence, id"
 
-    name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
     sequence = fields.Integer(default=10)
     kind = fields.Selection([(kind, notify.notifier(kind).label) for kind in notify.KINDS],
-                            required=True, default="pagerduty")
+                            required=True, default="pagerduty", tracking=True)
     url = fields.Char(
         string="Endpoint URL", groups=MANAGER,
         help="PagerDuty: the Events API v2 URL (change it for a sandbox). Alertmanager: its /api/v2/alerts "
@@ -42,7 +44,7 @@ class ApiMonitorReceiver(models.Model):
              "PagerDuty then reach the incident.",
     )
     min_severity = fields.Selection(
-        list(SEVERITY_LABELS), string="Notify from severity", required=True, default="P4",
+        list(SEVERITY_LABELS), string="Notify from severity", required=True, default="P4", tracking=True,
         help="Incidents of this severity or more severe are sent here (P2: P1 and P2).",
     )
     timeout = fields.Integer(string="Timeout (seconds)", default=10, required=True,
@@ -57,6 +59,16 @@ class ApiMonitorReceiver(models.Model):
     def _compute_configured(self):
         for receiver in self:
             receiver.configured = notify.notifier(receiver.kind).configured(receiver._config())
+
+    def write(self, vals):
+        # the destination and the secrets are never tracked (tracking values are read by every follower): a note
+        # says which of them changed, and who changed them, without their values
+        changed = [self._fields[name].string for name in SECRET_FIELDS if name in vals]
+        result = super().write(vals)
+        if changed:
+            for receiver in self:
+                receiver.message_post(body=self.env._("Changed: %(fields)s.", fields=", ".join(changed)))
+        return result
 
     @api.constrains("kind", "url", "routing_key", "slack_webhook_url", "timeout", "name")
     def _check_configuration(self):

@@ -33,42 +33,43 @@ class ApiMonitorRule(models.Model):
 
     _name = "api.monitor.rule"
     _description = "API Monitoring alert rule"
+    _inherit = ["mail.thread"]
     _order = "sequence, id"
 
-    name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
+    name = fields.Char(required=True, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
     sequence = fields.Integer(default=10)
     kind = fields.Selection(
         [("threshold", "Error ratio above a threshold"), ("burn_rate", "SLO burn rate (multiwindow)")],
-        required=True, default="threshold",
+        required=True, default="threshold", tracking=True,
     )
     endpoint_selection = fields.Selection(
         [("critical", "Critical endpoints"), ("all", "All endpoints"), ("list", "Chosen endpoints"),
          ("pattern", "Endpoints matching a pattern")],
-        string="Endpoints", required=True, default="critical",
+        string="Endpoints", required=True, default="critical", tracking=True,
     )
-    endpoint_ids = fields.Many2many("api.monitor.endpoint", string="Chosen endpoints")
+    endpoint_ids = fields.Many2many("api.monitor.endpoint", string="Chosen endpoints", tracking=True)
     endpoint_pattern = fields.Char(
-        help="Globs separated by spaces; * stands for any characters, e.g. /web/dataset/call_kw/sale.*")
+        tracking=True, help="Globs separated by spaces; * stands for any characters, e.g. /web/dataset/call_kw/sale.*")
     group_by = fields.Selection(
         [("endpoint", "One incident per endpoint"), ("rule", "One incident for the whole selection")],
-        required=True, default="endpoint",
+        required=True, default="endpoint", tracking=True,
     )
-    threshold = fields.Float(default=0.05, digits=(16, 4), help="Server-error ratio that breaches: 0.05 is 5%.")
-    window_minutes = fields.Integer(string="Window (minutes)", default=5)
-    min_requests = fields.Integer(default=20, help="Breaches need at least this many requests in the window.")
-    pending_minutes = fields.Float(string="Pending (minutes)", default=1.0,
+    threshold = fields.Float(default=0.05, tracking=True, digits=(16, 4), help="Server-error ratio that breaches: 0.05 is 5%.")
+    window_minutes = fields.Integer(string="Window (minutes)", default=5, tracking=True)
+    min_requests = fields.Integer(default=20, tracking=True, help="Breaches need at least this many requests in the window.")
+    pending_minutes = fields.Float(string="Pending (minutes)", default=1.0, tracking=True,
                                    help="How long a breach must last before the rule fires.")
-    keep_firing_minutes = fields.Float(string="Keep firing (minutes)", default=5.0,
+    keep_firing_minutes = fields.Float(string="Keep firing (minutes)", default=5.0, tracking=True,
                                        help="How long a firing rule waits without a breach before it resolves.")
-    objective = fields.Float(default=0.999, digits=(16, 5), help="The SLO: share of requests without server error.")
-    page_severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True,
+    objective = fields.Float(default=0.999, tracking=True, digits=(16, 5), help="The SLO: share of requests without server error.")
+    page_severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True, tracking=True,
                                      help="Severity of the fast-burn (page) tiers: 14.4x over 1h and 5m, 6x over 6h and 30m.")
-    ticket_severity = fields.Selection(list(SEVERITY_LABELS), default="P3", required=True,
+    ticket_severity = fields.Selection(list(SEVERITY_LABELS), default="P3", required=True, tracking=True,
                                        help="Severity of the slow-burn (ticket) tiers: 3x over 1d and 2h, 1x over 3d and 6h.")
-    severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True)
-    receiver_ids = fields.Many2many("api.monitor.receiver", string="Receivers")
-    runbook_url = fields.Char(string="Runbook URL")
+    severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True, tracking=True)
+    receiver_ids = fields.Many2many("api.monitor.receiver", string="Receivers", tracking=True)
+    runbook_url = fields.Char(string="Runbook URL", tracking=True)
     dashboard_url_template = fields.Char(
         string="Dashboard link", help="May use {endpoint}, {start} and {end} (ISO 8601, URL-encoded); other "
                                       "braces are kept as written.")

@@ -70,7 +70,7 @@ class ApiMonitorSilence(models.Model):
     status = fields.Selection([("active", "In force"), ("scheduled", "Scheduled"), ("expired", "Expired")],
                               compute="_compute_status", search="_search_status")
     when_label = fields.Char(string="When", compute="_compute_labels")
-    matches_label = fields.Char(string="Silences", compute="_compute_labels")
+    matches_label = fields.Char(string="Matches", compute="_compute_labels")
 
     # -- the silence as core sees it --------------------------------------------------------------
     def _weekdays(self):

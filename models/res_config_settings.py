@@ -4,6 +4,7 @@ from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..core import settings as monitor_settings
+from ..core.export import scrape_config
 
 _DEFAULTS = monitor_settings.Settings()
 _MANAGER = "api_monitor.group_api_monitor_manager"
@@ -18,6 +19,10 @@ class ResConfigSettings(models.TransientModel):
         groups=_MANAGER,
         help="Prometheus sends it as 'Authorization: Bearer <token>'. Empty: /metrics answers 403.",
     )
+    api_monitor_token_set = fields.Boolean(compute="_compute_api_monitor_scrape", groups=_MANAGER)
+    api_monitor_metrics_url = fields.Char(string="Metrics URL", compute="_compute_api_monitor_scrape")
+    api_monitor_scrape_config = fields.Text(string="Prometheus scrape configuration",
+                                            compute="_compute_api_monitor_scrape")
     api_monitor_metrics_allowlist = fields.Char(
         string="Metrics allowlist",
         config_parameter=monitor_settings.PARAM_ALLOWLIST,
@@ -85,10 +90,22 @@ class ResConfigSettings(models.TransientModel):
             except monitor_settings.SettingError as exc:
                 raise ValidationError(str(exc)) from None
 
+    def _compute_api_monitor_scrape(self):
+        params = self.env["ir.config_parameter"].sudo()
+        base_url = params.get_param("web.base.url", "")
+        for settings in self:
+            settings.api_monitor_metrics_url = f"{base_url}/metrics?db={self.env.cr.dbname}"
+            settings.api_monitor_scrape_config = scrape_config(base_url, self.env.cr.dbname)
+            if self.env.user.has_group(_MANAGER):
+                settings.api_monitor_token_set = bool(params.get_param(monitor_settings.PARAM_TOKEN))
+
     def action_api_monitor_generate_token(self):
-        """Store a fresh random metrics token (the old one stops working at once)."""
+        """Store a fresh random metrics token (the old one stops working at once) and show it, once."""
         self.ensure_one()
         if not self.env.user.has_group(_MANAGER):
             raise ValidationError(self.env._("Only API Monitoring managers can set the metrics token."))
-        self.env["ir.config_parameter"].sudo().set_param(monitor_settings.PARAM_TOKEN, secrets.token_urlsafe(32))
-        return {"type": "ir.actions.client", "tag": "reload"}
+        token = secrets.token_urlsafe(32)
+        self.env["ir.config_parameter"].sudo().set_param(monitor_settings.PARAM_TOKEN, token)
+        shown = self.env["api.monitor.token"].create({"token": token, "scrape_config": self.api_monitor_scrape_config})
+        return {"type": "ir.actions.act_window", "res_model": "api.monitor.token", "res_id": shown.id,
+                "view_mode": "form", "target": "new", "name": self.env._("New metrics token")}

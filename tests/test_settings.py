@@ -3,6 +3,7 @@
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..core.export import scrape_config
 from ..core.settings import PARAM_ALLOWLIST, PARAM_FLUSH_INTERVAL, PARAM_TOKEN
 
 
@@ -38,9 +39,21 @@ class TestSettings(TransactionCase):
 
     def test_generated_token_is_readable_by_managers_only(self):
         settings = self.env["res.config.settings"].create({})
-        settings.action_api_monitor_generate_token()
+        self.assertFalse(settings.api_monitor_token_set)
+        action = settings.action_api_monitor_generate_token()
         token = self.env["ir.config_parameter"].sudo().get_param(PARAM_TOKEN)
         self.assertEqual(len(token), 43)
+        # shown once, to its creator, with the scrape block that reads it from a file
+        shown = self.env[action["res_model"]].browse(action["res_id"])
+        self.assertEqual((action["target"], shown.token), ("new", token))
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        self.assertEqual(shown.scrape_config, scrape_config(base_url, self.env.cr.dbname))
+        self.assertNotIn(token, shown.scrape_config)
+        self.assertTrue(self.env["res.config.settings"].create({}).api_monitor_token_set)
+        other_manager = new_test_user(self.env, "other_manager",
+                                      groups="base.group_user,api_monitor.group_api_monitor_manager")
+        with self.assertRaises(AccessError):
+            shown.with_user(other_manager).read(["token"])
         self.assertEqual(self.env["res.config.settings"].create({}).api_monitor_metrics_token, token)
         admin_not_manager = new_test_user(self.env, "settings_admin", groups="base.group_system")
         with self.assertRaises(AccessError):

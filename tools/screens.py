@@ -25,6 +25,7 @@ from tools.services import free_port
 SEED = """
 import time
 from odoo.addons.api_monitor.core.recorder import Batch, TimeBucket
+from odoo.addons.api_monitor.core.times import to_datetime
 from odoo.addons.api_monitor.storage import store
 
 T0 = (int(time.time()) // 60 - 90) * 60
@@ -32,6 +33,7 @@ failing = {
     "/web/dataset/call_kw/sale.order/create": range(30, 36),         # failed, recovered long ago
     "/web/dataset/call_kw/res.partner/write": range(60, 91),         # fails now
     "/xmlrpc/2/object/stock.picking/button_validate": range(78, 85),  # recovered a few minutes ago
+    "/web/dataset/call_kw/account.move/action_post": range(70, 91),  # fails now, under a silence
 }
 quiet = ["/web/dataset/call_kw/res.partner/search_read", "/json/2/product.product/read"]
 Endpoint = env["api.monitor.endpoint"]
@@ -44,6 +46,12 @@ for minute in range(0, 91):
     for name in quiet:
         buckets[(T0 + minute * 60, name)] = TimeBucket(requests=300, server_errors=0)
 store.write_batch(env.cr, Batch(buckets=buckets))
+Silence = env["api.monitor.silence"]
+Silence.create({"name": "Invoicing migration", "starts_at": to_datetime(T0 + 60 * 60),
+                "ends_at": to_datetime(T0 + 150 * 60), "endpoint_pattern": "/web/dataset/call_kw/account.move/*"})
+Silence.create({"name": "Nightly database maintenance", "kind": "weekly", "monday": True, "tuesday": True,
+                "wednesday": True, "thursday": True, "friday": True, "time_from": 23.5, "time_to": 1.0,
+                "tz": "Europe/Brussels", "severity_p3": True, "severity_p4": True})
 for minute in range(0, 91):
     env["api.monitor.rule"]._evaluate(now=T0 + minute * 60 + 20)
 env["api.monitor.notification"]._cron_deliver()
@@ -92,6 +100,10 @@ PAGES = [
     ("incident-failing", "/odoo/api-incidents/{failing}"),
     ("incident-recovering", "/odoo/api-incidents/{recovering}"),
     ("incident-resolved", "/odoo/api-incidents/{resolved}"),
+    ("incident-silenced", "/odoo/api-incidents/{silenced}"),
+    ("silences-list", "/odoo/api-silences"),
+    ("silence-weekly", "/odoo/api-silences/{weekly}"),
+    ("silence-new", "/odoo/api-silences/new"),
     ("rules-list", "/odoo/action-api_monitor.api_monitor_rule_action"),
     ("rule-watching-nothing", "/odoo/action-api_monitor.api_monitor_rule_action/{empty_rule}"),
     ("receivers-list", "/odoo/action-api_monitor.api_monitor_receiver_action"),
@@ -116,12 +128,13 @@ def main() -> int:
             return 1
         ids = {}
         for key, endpoint in (("failing", "res.partner/write"), ("recovering", "stock.picking/button_validate"),
-                              ("resolved", "sale.order/create")):
+                              ("resolved", "sale.order/create"), ("silenced", "account.move/action_post")):
             found = stack.call("api.monitor.incident", "search", [("endpoint", "like", endpoint)], order="id desc")
             ids[key] = found[0]
         stack.call("api.monitor.incident", "action_acknowledge", [ids["failing"]])
         ids["empty_rule"] = stack.call("api.monitor.rule", "create", {  # a pattern nothing matches yet
             "name": "Shop checkout errors", "endpoint_selection": "pattern", "endpoint_pattern": "/shop/checkout*"})
+        ids["weekly"] = stack.call("api.monitor.silence", "search", [("kind", "=", "weekly")])[0]
         ids["slack"] = stack.ref("api_monitor.receiver_slack")
         stack.call("api.monitor.receiver", "write", [ids["slack"]], {"slack_webhook_url": False})
         _CookieProxy.target, _CookieProxy.cookie = stack.url, stack.session_id

@@ -1,1 +1,2 @@
 from . import api_monitor_backtest
+from . import api_monitor_token

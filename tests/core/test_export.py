@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import silences
-from core.export import RuleExport, alertmanager_config, prometheus_rules
+from core.export import RuleExport, alertmanager_config, prometheus_rules, scrape_config
 from tools.services import free_port, wait_for_port
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -299,3 +299,28 @@ def test_alertmanager_takes_a_one_off_silence_as_exported_and_silences_what_it_m
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_the_scrape_block_reads_the_token_from_a_file_and_names_the_database():
+    assert scrape_config("https://erp.example.com", "prod") == (
+        'scrape_configs:\n'
+        '  - job_name: "odoo"\n'
+        '    scheme: "https"\n'
+        '    metrics_path: "/metrics"\n'
+        '    params:\n'
+        '      db:\n'
+        '        - "prod"\n'
+        '    authorization:\n'
+        '      credentials_file: "/etc/prometheus/secrets/odoo_metrics_token"\n'
+        '    static_configs:\n'
+        '      - targets:\n'
+        '          - "erp.example.com"\n')
+
+
+@needs
+def test_prometheus_accepts_the_scrape_block(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("secret\n")
+    (tmp_path / "prometheus.yml").write_text(scrape_config("http://127.0.0.1:8069", "prod", str(token)))
+    result = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
+    assert result.returncode == 0, result.stdout + result.stderr
