@@ -1,2 +1,1 @@
-from . import api_monitor_backtest
-from . import api_monitor_token
+from . import api_monitor_backtest, api_monitor_token
