@@ -204,7 +204,8 @@ class ApiMonitorIncident(models.Model):
             points = store.minute_series(self.env.cr, incident._members(), start - 1800, end + 1800)
             threshold = incident.rule_id.threshold if incident.rule_id.kind == "threshold" else None
             incident.chart = Markup(error_ratio_svg(
-                points, to_epoch(incident.triggered_at), to_epoch(incident.resolved_at), threshold))
+                points, to_epoch(incident.triggered_at), to_epoch(incident.resolved_at), threshold, end,
+                self.env.context.get("tz") or self.env.user.tz or "UTC"))
 
     # -- lifecycle --------------------------------------------------------------------------------
     @api.model
