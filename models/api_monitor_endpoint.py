@@ -1,6 +1,12 @@
-from odoo import fields, models
+import time
+
+from odoo import api, fields, models
 
 from ..storage import store
+
+#: the period the Endpoints view sums over unless a filter chooses another (context key, minutes)
+PERIOD_KEY = "api_monitor_period"
+DEFAULT_PERIOD = 60
 
 
 class ApiMonitorEndpoint(models.Model):
@@ -24,6 +30,46 @@ class ApiMonitorEndpoint(models.Model):
                                   "requests reach fill a small share of the cap on distinct endpoints.")
     first_seen = fields.Datetime(readonly=True)
     last_seen = fields.Datetime(readonly=True, help="Moved at most once an hour.")
+    period_requests = fields.Integer(string="Requests", compute="_compute_period",
+                                     help="Requests in the chosen period (the last hour unless a filter says otherwise).")
+    period_errors = fields.Integer(string="Server errors", compute="_compute_period")
+    period_ratio = fields.Float(string="Error ratio", compute="_compute_period", digits=(16, 4))
+    alert_state = fields.Selection(
+        [("ok", "OK"), ("pending", "Pending"), ("firing", "Firing")], string="Alert", compute="_compute_alert_state",
+        help="The most urgent state of the rules that watch this endpoint, at their last evaluation.")
+    open_incident_count = fields.Integer(string="Open incidents", compute="_compute_alert_state")
+
+    @api.depends_context(PERIOD_KEY)
+    def _compute_period(self):
+        minutes = self.env.context.get(PERIOD_KEY) or DEFAULT_PERIOD
+        minutes = min(max(int(minutes), 1), 31 * 24 * 60)
+        self.env["api.monitor.bucket"].flush_model()
+        totals = store.endpoint_totals(self.env.cr, self.mapped("name"), time.time() - minutes * 60)
+        for endpoint in self:
+            requests, errors = totals.get(endpoint.name, (0, 0))
+            endpoint.period_requests, endpoint.period_errors = requests, errors
+            endpoint.period_ratio = errors / requests if requests else 0.0
+
+    def _compute_alert_state(self):
+        names = self.mapped("name")
+        alerts = self.env["api.monitor.alert"].search_read(
+            [("group_key", "in", names), ("state", "in", ("pending", "firing"))], ["group_key", "state"])
+        states = {}
+        for alert in alerts:
+            if states.get(alert["group_key"]) != "firing":
+                states[alert["group_key"]] = alert["state"]
+        incidents = dict(self.env["api.monitor.incident"]._read_group(
+            [("endpoint", "in", names), ("state", "!=", "resolved")], ["endpoint"], ["__count"]))
+        for endpoint in self:
+            endpoint.alert_state = states.get(endpoint.name, "ok")
+            endpoint.open_incident_count = incidents.get(endpoint.name, 0)
+
+    def action_view_incidents(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.api_monitor_incident_action")
+        action["domain"] = [("endpoint", "=", self.name)]
+        action["context"] = {}
+        return action
 
     def init(self):
         store.ensure_unique(self.env.cr, self._table, "api_monitor_endpoint_name_uniq", ("name",))

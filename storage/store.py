@@ -343,6 +343,16 @@ def endpoints(cr) -> dict[str, bool]:
     return dict(cr.fetchall())
 
 
+def endpoint_totals(cr, names: list[str], since: float) -> dict[str, tuple[int, int]]:
+    """``{endpoint: (requests, server errors)}`` of ``names`` since ``since``; endpoints without traffic are left out."""
+    cr.execute(
+        """SELECT endpoint, SUM(requests), SUM(server_errors) FROM api_monitor_bucket
+           WHERE endpoint = ANY(%s) AND start >= %s GROUP BY endpoint""",
+        [list(names), _utc(since)],
+    )
+    return {name: (int(n), int(e)) for name, n, e in cr.fetchall()}
+
+
 def window_sums(cr, now: float, windows: list[int]) -> dict[str, dict[int, Window]]:
     """``{endpoint: {minutes: Window}}`` for every window, as ``core.rules.window_sums_hourly`` defines them.
 

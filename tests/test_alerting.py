@@ -601,3 +601,18 @@ class TestExport(AlertingCase):
         attachment = self.env["ir.attachment"].browse(int(action["url"].split("/")[3].split("?")[0]))
         names = zipfile.ZipFile(io.BytesIO(base64.b64decode(attachment.datas))).namelist()
         self.assertEqual(sorted(names), ["alertmanager.yml", "alertmanager_silences.json", "api_monitor_rules.yml"])
+
+
+@tagged("post_install", "-at_install")
+class TestEndpointOverview(AlertingCase):
+    def test_endpoints_show_their_traffic_over_the_chosen_period_and_their_alert_state(self):
+        incident = self.fire()  # three minutes at 50% three hours ago; the shipped rule fires
+        endpoint = self.endpoint.with_context(api_monitor_period=240)
+        self.assertRecordValues(endpoint, [{"period_requests": 300, "period_errors": 150, "period_ratio": 0.5,
+                                            "alert_state": "firing", "open_incident_count": 1}])
+        last_hour = self.endpoint.with_context(api_monitor_period=60)
+        self.assertRecordValues(last_hour, [{"period_requests": 0, "period_errors": 0, "period_ratio": 0.0}])
+        self.assertEqual(self.endpoint.action_view_incidents()["domain"], [("endpoint", "=", ENDPOINT)])
+        incident._resolve("manual")
+        self.endpoint.invalidate_recordset(["alert_state", "open_incident_count"])
+        self.assertRecordValues(self.endpoint, [{"alert_state": "ok", "open_incident_count": 0}])
