@@ -27,6 +27,9 @@
         "views/api_monitor_templates.xml",
         "views/api_monitor_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["api_monitor/static/tests/tours/*.js"],
+    },
     "post_load": "post_load",
     "uninstall_hook": "uninstall_hook",
     "installable": True,

@@ -14,4 +14,5 @@ from . import (
     test_settings,
     test_silences,
     test_store,
+    test_tours,
 )

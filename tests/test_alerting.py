@@ -616,3 +616,14 @@ class TestEndpointOverview(AlertingCase):
         incident._resolve("manual")
         self.endpoint.invalidate_recordset(["alert_state", "open_incident_count"])
         self.assertRecordValues(self.endpoint, [{"alert_state": "ok", "open_incident_count": 0}])
+
+    def test_the_count_follows_the_form_before_saving(self):
+        from odoo.tests import Form
+
+        self.env["api.monitor.endpoint"].create([{"name": "/web/dataset/call_kw/sale.order/create"},
+                                                 {"name": "/web/dataset/call_kw/sale.order/write"}])
+        form = Form(self.env["api.monitor.rule"])
+        form.name = "Sales API errors"
+        form.endpoint_selection = "pattern"
+        form.endpoint_pattern = "/web/dataset/call_kw/sale.*"
+        self.assertEqual(form.selected_count, 2)

@@ -19,6 +19,9 @@ ENVS = ROOT / ".odoo-envs"
 
 #: the addon's own needs (its manifest's external_dependencies), installed beside Odoo's
 ADDON_NEEDS = ["prometheus_client", "requests"]
+#: what Odoo's browser tests (the tours, in headless Chromium) need and its requirements leave out:
+#: {module: package}
+TEST_NEEDS = {"websocket": "websocket-client"}
 
 #: what changes in Odoo's requirement lines so that they install on a plain Python 3.11 or newer:
 #: the version each line pins is Odoo's; only the way of getting it changes.
@@ -71,7 +74,7 @@ def build(odoo_path: Path, series: str, say=print) -> str:
     Lines that do not install (a tree's own additions, say) are named and left out."""
     env = ENVS / series
     python = env / "bin" / "python"
-    wanted = requirements((odoo_path / "requirements.txt").read_text()) + ADDON_NEEDS
+    wanted = requirements((odoo_path / "requirements.txt").read_text()) + ADDON_NEEDS + list(TEST_NEEDS.values())
     say(f"Building Odoo {series}'s Python environment in {env} from {odoo_path / 'requirements.txt'} "
         f"({len(wanted)} packages; a few minutes, once)")
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
@@ -92,4 +95,9 @@ def python_for(odoo_path: Path, series: str, say=print) -> str:
     if subprocess.run([found, "-c", check, *ADDON_NEEDS]).returncode != 0:
         raise RuntimeError(f"Odoo's Python {found} lacks the addon's needs: "
                            f"{found} -m pip install {' '.join(ADDON_NEEDS)}")
+    missing = [package for module, package in TEST_NEEDS.items()
+               if subprocess.run([found, "-c", check, module]).returncode != 0]
+    if missing:
+        say(f"Installing what Odoo's browser tests need into {found}: {' '.join(missing)}")
+        subprocess.run([found, "-m", "pip", "install", "-q", "--disable-pip-version-check", *missing], check=True)
     return found

@@ -19,6 +19,8 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import requests
+
 from tools.drill import DB, Stack
 from tools.services import free_port
 
@@ -104,6 +106,12 @@ PAGES = [
     ("silences-list", "/odoo/api-silences"),
     ("silence-weekly", "/odoo/api-silences/{weekly}"),
     ("silence-new", "/odoo/api-silences/new"),
+    ("endpoints", "/odoo/api-endpoints"),
+    ("traffic-graph", "/odoo/api-traffic"),
+    ("traffic-pivot", "/odoo/api-traffic?view_type=pivot"),
+    ("incident-link-without-access", "/api_monitor/incident/{failing}", "sam"),
+    ("settings", "/odoo/action-api_monitor.api_monitor_settings_action"),
+    ("rule-form", "/odoo/action-api_monitor.api_monitor_rule_action/{rule}"),
     ("rules-list", "/odoo/action-api_monitor.api_monitor_rule_action"),
     ("rule-watching-nothing", "/odoo/action-api_monitor.api_monitor_rule_action/{empty_rule}"),
     ("receivers-list", "/odoo/action-api_monitor.api_monitor_receiver_action"),
@@ -136,13 +144,20 @@ def main() -> int:
             "name": "Shop checkout errors", "endpoint_selection": "pattern", "endpoint_pattern": "/shop/checkout*"})
         ids["weekly"] = stack.call("api.monitor.silence", "search", [("kind", "=", "weekly")])[0]
         ids["slack"] = stack.ref("api_monitor.receiver_slack")
+        ids["rule"] = stack.ref("api_monitor.rule_high_error_rate")
+        stack.call("api.monitor.rule", "write", [ids["rule"]], {"pending_minutes": 2.0})  # a change in its history
+        stack.call("res.users", "create", {"name": "Sam Sales", "login": "sam", "password": "sam-screens-pw"})
+        sessions = {"admin": stack.session_id, "sam": requests.post(
+            f"{stack.url}/web/session/authenticate", timeout=30, json={"jsonrpc": "2.0", "params": {
+                "db": DB, "login": "sam", "password": "sam-screens-pw"}}).cookies["session_id"]}
         stack.call("api.monitor.receiver", "write", [ids["slack"]], {"slack_webhook_url": False})
-        _CookieProxy.target, _CookieProxy.cookie = stack.url, stack.session_id
+        _CookieProxy.target = stack.url
         port = free_port()
         proxy = socketserver.ThreadingTCPServer(("127.0.0.1", port), _CookieProxy)
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         try:
-            for name, path in PAGES:
+            for name, path, *login in PAGES:
+                _CookieProxy.cookie = sessions[login[0] if login else "admin"]
                 png = outdir / f"{name}.png"
                 subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                                 "--window-size=1440,1000", "--virtual-time-budget=15000", f"--screenshot={png}",
