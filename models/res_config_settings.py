@@ -90,14 +90,15 @@ class ResConfigSettings(models.TransientModel):
             except monitor_settings.SettingError as exc:
                 raise ValidationError(str(exc)) from None
 
+    @api.depends("company_id")  # a dependency, so that the settings form computes them when it opens
     def _compute_api_monitor_scrape(self):
         params = self.env["ir.config_parameter"].sudo()
         base_url = params.get_param("web.base.url", "")
         for settings in self:
             settings.api_monitor_metrics_url = f"{base_url}/metrics?db={self.env.cr.dbname}"
             settings.api_monitor_scrape_config = scrape_config(base_url, self.env.cr.dbname)
-            if self.env.user.has_group(_MANAGER):
-                settings.api_monitor_token_set = bool(params.get_param(monitor_settings.PARAM_TOKEN))
+            settings.api_monitor_token_set = self.env.user.has_group(_MANAGER) and bool(
+                params.get_param(monitor_settings.PARAM_TOKEN))
 
     def action_api_monitor_generate_token(self):
         """Store a fresh random metrics token (the old one stops working at once) and show it, once."""
