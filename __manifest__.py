@@ -28,6 +28,7 @@
         "views/api_monitor_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": ["api_monitor/static/src/scss/api_monitor.scss"],
         "web.assets_tests": ["api_monitor/static/tests/tours/*.js"],
     },
     "post_load": "post_load",
