@@ -32,6 +32,7 @@ class RequestContext:
         "exception_names",
         "exception_status",
         "exception_message",
+        "exception",
         "status",
     )
 
@@ -54,6 +55,8 @@ class RequestContext:
         #: the exception's HTTP status (werkzeug's, or Odoo's ``http_status``)
         self.exception_status: int | None = None
         self.exception_message = ""
+        #: the exception itself, until the request is counted (its cause is read then, and it is let go)
+        self.exception: BaseException | None = None
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 
@@ -63,11 +66,13 @@ class RequestContext:
         # werkzeug's HTTPException carries its status in ``code``; Odoo's own exceptions have none.
         self.exception_status = code if isinstance(code, int) and 100 <= code <= 599 else None
         self.exception_message = str(exc)
+        self.exception = exc
 
     def clear_exception(self) -> None:
         self.exception_names = ()
         self.exception_status = None
         self.exception_message = ""
+        self.exception = None
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("api_monitor_request", default=None)

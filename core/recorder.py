@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import causes
+from .causes import Cause
 from .context import RequestContext
 from .endpoints import DEFAULT_CAP, UNMATCHED, EndpointCap, http_method
 from .outcome import CLIENT_ERROR, SERVER_ERROR, classify
@@ -44,6 +46,9 @@ class Failure:
     request_id: str
     exception: str
     message: str
+    fingerprint: str = ""
+    #: the cause it was counted under, with its traceback (kept in the cause's row, not the sample's)
+    cause: Cause | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -98,6 +103,10 @@ class Batch:
     latency: dict[str, Latency] = field(default_factory=dict)
     buckets: dict[tuple[int, str], TimeBucket] = field(default_factory=dict)
     failures: dict[str, deque[Failure]] = field(default_factory=dict)
+    #: server errors per (minute start, endpoint, cause fingerprint)
+    causes: dict[tuple[float, str, str], int] = field(default_factory=dict)
+    #: each cause seen in this batch: (the cause, first seen, last seen)
+    cause_info: dict[str, tuple[Cause, float, float]] = field(default_factory=dict)
     #: endpoints requested by an authenticated user in this batch: only they may fill the whole cap
     trusted: set[str] = field(default_factory=set)
     folds: int = 0
@@ -136,8 +145,12 @@ class Batch:
             for sample in samples:
                 target.append(
                     Failure(sample.at, name, sample.method, sample.code, sample.request_id,
-                            sample.exception, sample.message)
+                            sample.exception, sample.message, sample.fingerprint, sample.cause)
                 )
+        for (start, endpoint, fingerprint), n in self.causes.items():
+            key = (start, names.get(endpoint, endpoint), fingerprint)
+            out.causes[key] = out.causes.get(key, 0) + n
+        out.cause_info = dict(self.cause_info)
         return out
 
     def merge(self, other: Batch) -> None:
@@ -153,6 +166,14 @@ class Batch:
             newest = list(mine)
             mine.clear()
             mine.extend(sorted([*samples, *newest], key=lambda f: f.at))
+        for key, n in other.causes.items():
+            self.causes[key] = self.causes.get(key, 0) + n
+        for fingerprint, (cause, first, last) in other.cause_info.items():
+            if fingerprint in self.cause_info:
+                newer, my_first, my_last = self.cause_info[fingerprint]
+                self.cause_info[fingerprint] = (newer, min(first, my_first), max(last, my_last))
+            else:
+                self.cause_info[fingerprint] = (cause, first, last)
         self.trusted |= other.trusted
         self.folds += other.folds
         self.flush_errors += other.flush_errors
@@ -178,6 +199,8 @@ class Recorder:
 
     def __init__(self, cap: int = DEFAULT_CAP) -> None:
         self.cap = cap
+        #: Where addon code lives (Odoo's addons paths): a server error's cause is its innermost frame there.
+        self.addon_roots: tuple[str, ...] = ()
         #: Called on each server error, to wake whatever flushes.
         self.on_server_error: Callable[[], None] | None = None
         self.reset()
@@ -206,6 +229,7 @@ class Recorder:
         exception: str = "",
         message: str = "",
         trusted: bool = False,
+        cause: Cause | None = None,
     ) -> None:
         """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O.
         ``trusted``: an authenticated user sent it (see :attr:`Batch.trusted`)."""
@@ -214,7 +238,8 @@ class Recorder:
             # added after its count, so a fold that sees the sample has seen its endpoint too
             with self._lock:
                 self._failures.append(
-                    (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT]))
+                    (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT],
+                                 cause.fingerprint if cause else "", cause))
                 )
                 self.server_errors_pending = True
             if self.on_server_error is not None:
@@ -229,8 +254,12 @@ class Recorder:
             return
         outcome = classify(status, ctx.exception_names, ctx.exception_status, ctx.stage, bool(ctx.caller_mistake))
         names = ctx.exception_names
+        cause = None
+        if outcome == SERVER_ERROR and ctx.exception is not None:
+            cause = causes.of(ctx.exception, self.addon_roots)
+        ctx.exception = None  # its frames are let go with it
         self.record(ctx.db, endpoint, http_method(method), status, outcome, duration, now, ctx.request_id,
-                    names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated)
+                    names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated, cause=cause)
 
     def drain(self) -> int:
         """Fold what was added into the batches; returns how many requests were folded."""
@@ -290,6 +319,11 @@ class Recorder:
             if samples is None:
                 samples = batch.failures[name] = deque(maxlen=FAILURES_PER_BATCH)
             samples.append(sample)
+            if sample.cause is not None:
+                key = (int(sample.at // BUCKET_SECONDS * BUCKET_SECONDS), name, sample.fingerprint)
+                batch.causes[key] = batch.causes.get(key, 0) + 1
+                known = batch.cause_info.get(sample.fingerprint)
+                batch.cause_info[sample.fingerprint] = (sample.cause, known[1] if known else sample.at, sample.at)
         return folded
 
     def take(self) -> dict[str, Batch]:

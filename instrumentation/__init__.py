@@ -20,6 +20,16 @@ from . import errors, ir_http, logs, patching, rpc, selfcheck, wsgi  # noqa: F40
 _logger = logging.getLogger(__name__)
 
 
+def addon_roots() -> tuple[str, ...]:
+    """The addons paths, as given and resolved: a server error's cause is its innermost frame under them."""
+    import os
+
+    import odoo.addons
+
+    paths = [str(p) for p in odoo.addons.__path__]
+    return tuple(dict.fromkeys([*paths, *(os.path.realpath(p) for p in paths)]))
+
+
 def install() -> None:
     import odoo.tools
 
@@ -27,6 +37,7 @@ def install() -> None:
 
     # Under Odoo's test runner the tests flush explicitly, so that what they count is deterministic.
     RUNTIME.autostart = not odoo.tools.config["test_enable"]
+    RUNTIME.recorder.addon_roots = addon_roots()
     for hook in (wsgi, errors, rpc, logs):
         try:
             hook.install()

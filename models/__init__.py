@@ -2,6 +2,7 @@ from . import api_monitor_store
 from . import api_monitor_endpoint
 from . import api_monitor_bucket
 from . import api_monitor_failure
+from . import api_monitor_cause
 from . import res_config_settings
 from . import res_groups
 from . import api_monitor_receiver

@@ -94,6 +94,8 @@ class ApiMonitorIncident(models.Model):
     dashboard_url = fields.Char(compute="_compute_links")
     logs_url = fields.Char(compute="_compute_links")
     chart = fields.Html(compute="_compute_chart", sanitize=False)
+    cause_ids = fields.Many2many("api.monitor.cause", compute="_compute_causes", string="Causes")
+    causes_summary = fields.Html(compute="_compute_causes", sanitize=False, string="Causes of its server errors")
     ratio_label = fields.Char(compute="_compute_ratio_label", string="Error ratio")
 
     @api.depends("current_ratio", "peak_ratio", "trigger_ratio", "state")
@@ -179,6 +181,54 @@ class ApiMonitorIncident(models.Model):
                 ("endpoint", "in", incident._members()), ("occurred_at", ">=", to_datetime(start)),
                 ("occurred_at", "<=", to_datetime(end + 60)),
             ], limit=50)
+
+    def _causes(self):
+        """The causes of this incident's server errors in its span: ``[{cause, count, first, last, request_ids}]``,
+        the most frequent first."""
+        self.ensure_one()
+        start, end = self._span()
+        members = self._members()
+        found = store.causes(self.env.cr, members, start, end + 60)
+        causes = self.env["api.monitor.cause"].search([("fingerprint", "in", [f for f, *_ in found])])
+        by_fingerprint = {cause.fingerprint: cause for cause in causes}
+        Failure = self.env["api.monitor.failure"]
+        rows = []
+        for fingerprint, count, first, last in found:
+            samples = Failure.search([("fingerprint", "=", fingerprint), ("endpoint", "in", members),
+                                      ("occurred_at", ">=", to_datetime(start)),
+                                      ("occurred_at", "<=", to_datetime(end + 60))], limit=3)
+            rows.append({"cause": by_fingerprint.get(fingerprint, self.env["api.monitor.cause"]),
+                         "fingerprint": fingerprint, "count": count, "first": first, "last": last,
+                         "request_ids": samples.mapped("request_id")})
+        return rows
+
+    @api.depends("endpoint", "endpoint_names", "triggered_at", "resolved_at")
+    def _compute_causes(self):
+        self.env["api.monitor.failure"].flush_model()
+        for incident in self:
+            if not incident.triggered_at:
+                incident.cause_ids, incident.causes_summary = False, False
+                continue
+            rows = incident._causes()
+            incident.cause_ids = self.env["api.monitor.cause"].union(*(row["cause"] for row in rows))
+            incident.causes_summary = incident._causes_table(rows)
+
+    def _causes_table(self, rows):
+        if not rows:
+            return Markup('<p class="text-muted">%s</p>') % self.env._(
+                "No cause recorded for its server errors (they were counted before causes were, or by a gateway).")
+        head = Markup("<tr><th>%s</th><th>%s</th><th class='text-end'>%s</th><th>%s</th><th>%s</th><th>%s</th></tr>") % (
+            self.env._("Exception"), self.env._("Where"), self.env._("Server errors"), self.env._("First seen"),
+            self.env._("Last seen"), self.env._("Sample request ids"))
+        body = Markup("").join(
+            Markup("<tr><td>%s</td><td><code>%s</code></td><td class='text-end'>%s</td><td>%s</td><td>%s</td>"
+                   "<td><code>%s</code></td></tr>") % (
+                row["cause"].exception or row["fingerprint"], row["cause"].location or "", row["count"],
+                self._local_time(to_datetime(row["first"])), self._local_time(to_datetime(row["last"])),
+                " ".join(row["request_ids"]))
+            for row in rows)
+        return Markup('<table class="table table-sm o_api_monitor_causes"><thead>%s</thead><tbody>%s</tbody></table>') % (
+            head, body)
 
     @api.depends("endpoint", "triggered_at", "resolved_at", "rule_id.dashboard_url_template", "rule_id.logs_url_template")
     def _compute_links(self):

@@ -255,13 +255,33 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
                  server_errors = api_monitor_bucket_hour.server_errors + EXCLUDED.server_errors""",
             sorted((_utc(start), endpoint, n, e) for (start, endpoint), (n, e) in hours.items()),
         )
+    if batch.cause_info:
+        execute_values(
+            cr,
+            """INSERT INTO api_monitor_cause (fingerprint, exception, location, traceback, first_seen, last_seen)
+               VALUES %s
+               ON CONFLICT (fingerprint) DO UPDATE SET
+                 traceback = EXCLUDED.traceback, location = EXCLUDED.location,
+                 first_seen = LEAST(api_monitor_cause.first_seen, EXCLUDED.first_seen),
+                 last_seen = GREATEST(api_monitor_cause.last_seen, EXCLUDED.last_seen)""",
+            sorted((fingerprint, cause.exception, cause.location, cause.traceback, _utc(first), _utc(last))
+                   for fingerprint, (cause, first, last) in batch.cause_info.items()),
+        )
+        execute_values(
+            cr,
+            """INSERT INTO api_monitor_cause_bucket (start, endpoint, fingerprint, count) VALUES %s
+               ON CONFLICT (start, endpoint, fingerprint) DO UPDATE SET
+                 count = api_monitor_cause_bucket.count + EXCLUDED.count""",
+            sorted((_utc(start), endpoint, fingerprint, n) for (start, endpoint, fingerprint), n in batch.causes.items()),
+        )
     samples = [sample for samples in batch.failures.values() for sample in samples]
     if samples:
         execute_values(
             cr,
             """INSERT INTO api_monitor_failure
-               (occurred_at, endpoint, method, code, request_id, exception, message) VALUES %s""",
-            [(_utc(s.at), s.endpoint, s.method, s.code, s.request_id, s.exception, s.message) for s in samples],
+               (occurred_at, endpoint, method, code, request_id, exception, message, fingerprint) VALUES %s""",
+            [(_utc(s.at), s.endpoint, s.method, s.code, s.request_id, s.exception, s.message, s.fingerprint or None)
+             for s in samples],
         )
         cr.execute(
             """DELETE FROM api_monitor_failure WHERE id IN (
@@ -341,6 +361,18 @@ def endpoints(cr) -> dict[str, bool]:
     """Every known endpoint name and whether it is tagged critical."""
     cr.execute("SELECT name, critical FROM api_monitor_endpoint")
     return dict(cr.fetchall())
+
+
+def causes(cr, endpoints: list[str], start: float, end: float) -> list[tuple[str, int, float, float]]:
+    """``(fingerprint, server errors, first minute, last minute)`` of the causes of ``endpoints``' server errors
+    counted in [start, end], the most frequent first."""
+    cr.execute(
+        """SELECT fingerprint, SUM(count), extract(epoch FROM MIN(start)), extract(epoch FROM MAX(start))
+           FROM api_monitor_cause_bucket WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s
+           GROUP BY fingerprint ORDER BY SUM(count) DESC, fingerprint""",
+        [list(endpoints), _utc(start), _utc(end)],
+    )
+    return [(f, int(n), float(first), float(last)) for f, n, first, last in cr.fetchall()]
 
 
 def endpoint_totals(cr, names: list[str], since: float) -> dict[str, tuple[int, int]]:
@@ -456,6 +488,8 @@ def prune(cr, retention_days: int, now: float | None = None) -> tuple[int, int]:
     cr.execute("DELETE FROM api_monitor_bucket_hour WHERE start < %s", [_utc(now - retention_days * 86400 - HOUR)])
     cr.execute("DELETE FROM api_monitor_failure WHERE occurred_at < %s", [cutoff])
     failures = cr.rowcount
+    cr.execute("DELETE FROM api_monitor_cause_bucket WHERE start < %s", [cutoff])
+    cr.execute("DELETE FROM api_monitor_cause WHERE last_seen < %s", [cutoff])
     cr.execute("DELETE FROM api_monitor_webhook_event WHERE received_at < %s", [_utc(now - WEBHOOK_EVENT_DAYS * 86400)])
     return buckets, failures
 

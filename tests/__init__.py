@@ -3,6 +3,7 @@
 from . import (
     test_alerting,
     test_backtest,
+    test_causes,
     test_classification_http,
     test_hardening,
     test_install,

@@ -35,6 +35,14 @@ class FailingRoutes(http.Controller):
     def boom(self):
         raise RuntimeError("boom on purpose")
 
+    @http.route("/api_monitor_test/broken_total", type="http", auth="none", methods=["GET"], csrf=False)
+    def broken_total(self):
+        return str(self._average_price({"lines": []}))
+
+    def _average_price(self, order):
+        """A method broken on purpose: an order without lines divides by zero."""
+        return sum(line["price"] for line in order["lines"]) / len(order["lines"])
+
     @http.route("/api_monitor_test/bad_json_inside", type=compat.JSON_ROUTE, auth="none", csrf=False)
     def bad_json_inside(self):
         return json.loads("{not json")  # the request's own body parsed fine: this one is the server's fault
