@@ -1,6 +1,8 @@
 from odoo import http
 from odoo.http import request
 
+from .. import compat
+
 USER = "api_monitor.group_api_monitor_user"
 MANAGER = "api_monitor.group_api_monitor_manager"
 
@@ -14,7 +16,7 @@ class IncidentLink(http.Controller):
         if request.env.user.has_group(USER):
             return request.redirect(f"/odoo/api-incidents/{incident_id}")
         env = request.env(su=True)
-        managers = env.ref(MANAGER).users.filtered(lambda u: u.active and not u.share).sorted("name")
+        managers = compat.group_users(env.ref(MANAGER)).filtered(lambda u: u.active and not u.share).sorted("name")
         return request.render("api_monitor.incident_access_needed", {
             "user_name": request.env.user.name,
             "group_name": env.ref(USER).full_name,

@@ -76,8 +76,8 @@ registry.category("web_tour.tours").add("api_monitor_new_rule", {
             run: "edit Sales API errors",
         },
         {
-            trigger: ".o_field_widget[name='endpoint_selection'] select",
-            run: "select \"pattern\"",
+            trigger: ".o_field_widget[name='endpoint_selection'] label:contains('Endpoints matching a pattern')",
+            run: "click",
         },
         {
             content: "No pattern yet: it watches nothing, and says so",
