@@ -71,7 +71,7 @@ def endpoint_matcher(rule: RuleExport) -> str | None:
 SOURCES = {
     # source label: (metric, selector for a server error)
     "odoo": ("http_requests_total", 'outcome="server_error"'),
-    "gateway": ("gateway_http_requests_total", 'code=~"5.."'),
+    "gateway": ("gateway_http_requests_total", 'outcome="server_error"'),
 }
 
 

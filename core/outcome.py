@@ -17,6 +17,8 @@ from collections.abc import Iterable
 SUCCESS = "success"
 CLIENT_ERROR = "client_error"
 SERVER_ERROR = "server_error"
+#: the response header that carries the outcome to the gateway's access log (Nginx strips it from the answer)
+OUTCOME_HEADER = "X-Api-Monitor-Outcome"
 OUTCOMES = (SUCCESS, CLIENT_ERROR, SERVER_ERROR)
 
 #: How far a request got when it failed: Odoo was reading and checking it (body, route, authentication);

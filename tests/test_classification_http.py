@@ -172,6 +172,20 @@ class TestOutcomeOverHttp(MonitorHttpCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(self.error_name(response), "json.decoder.JSONDecodeError")
         self.assertEqual(self.counted(), {("/api_monitor_test/bad_json_inside", "POST", 200, "server_error"): 1})
+        # the gateway learns it from the answer: its log counts this HTTP 200 as a server error
+        self.assertEqual(response.headers["X-Api-Monitor-Outcome"], "server_error")
+
+    def test_every_counted_answer_says_its_outcome_to_the_gateway(self):
+        answers = {
+            "success": self.url_open("/web/webclient/version_info", data="{}",
+                                     headers={"Content-Type": "application/json"}),
+            "client_error": self.url_open("/api_monitor_test/no/such/page"),
+            "server_error": self.url_open("/api_monitor_test/boom"),
+        }
+        self.assertEqual({outcome: (r.status_code, r.headers.get("X-Api-Monitor-Outcome"))
+                          for outcome, r in answers.items()},
+                         {"success": (200, "success"), "client_error": (404, "client_error"),
+                          "server_error": (500, "server_error")})
 
     def test_call_kw_on_a_model_that_does_not_exist_counts_as_client_error_under_the_route(self):
         response = self.call_kw("x_no_such_model", "read", [[1]])

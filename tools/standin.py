@@ -60,12 +60,14 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
-    def _send(self, status: int, body: bytes, content_type: str, rid: str | None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, rid: str | None, outcome: str = "") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if rid:
             self.send_header(request_id.HEADER, rid)
+        if outcome:
+            self.send_header(outcomes.OUTCOME_HEADER, outcome)
         self.end_headers()
         self.wfile.write(body)
 
@@ -109,9 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
                 payload = json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "result": 1}).encode()
         else:
             status, payload = 404, b'{"error": "not found"}'
-        self._send(status, payload, "application/json", rid)
-        state.count(endpoint, http_method(method), status, outcomes.classify(status, names),
-                    time.perf_counter() - started)
+        outcome = outcomes.classify(status, names)
+        self._send(status, payload, "application/json", rid, outcome)
+        state.count(endpoint, http_method(method), status, outcome, time.perf_counter() - started)
 
 
 class _Server(ThreadingHTTPServer):

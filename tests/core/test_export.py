@@ -183,9 +183,9 @@ tests:
     input_series:
       - series: 'up{job="odoo",instance="odoo:8069"}'
         values: '1x10 0x5 1x20'
-      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="200",origin="upstream"}'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="200",origin="upstream",outcome="success"}'
         values: '0+60x10 600x5 600+60x20'
-      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="502",origin="gateway"}'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="502",origin="gateway",outcome="server_error"}'
         values: '0x10 0+60x5 300x20'
     alert_rule_test:
       - eval_time: 14m
@@ -208,7 +208,7 @@ tests:
     input_series:
       - series: 'up{job="odoo",instance="odoo:8069"}'
         values: '1x20'
-      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="504",origin="gateway"}'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="504",origin="gateway",outcome="server_error"}'
         values: '0+30x20'
     alert_rule_test:
       - eval_time: 10m
