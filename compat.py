@@ -100,8 +100,3 @@ def file_groups_under(env, groups, category) -> None:
         privilege = Privilege.create({"name": category.name, "category_id": category.id, "sequence": 90})
     groups.write({"privilege_id": privilege.id})
 
-
-def group_users(group):
-    """The users of a group, those who have it through another group included where the version says so:
-    ``all_user_ids`` (19), ``users`` (18)."""
-    return group.all_user_ids if "all_user_ids" in group._fields else group.users
