@@ -203,6 +203,8 @@ def alertmanager_config(
         "inhibit_rules": [
             {"source_matchers": ['alertname="GatewayDown"'], "target_matchers": ['severity=~"P1|P2|P3|P4"', 'alertname!="GatewayDown"']},
             {"source_matchers": ['alertname="OdooDown"'], "target_matchers": ['severity=~"P1|P2|P3|P4"', 'alertname!~"OdooDown|GatewayDown"']},
+            # a rule's gateway twin pages only where the addon's own alert cannot (its /metrics not scraped)
+            {"source_matchers": ['source="odoo"'], "target_matchers": ['source="gateway"'], "equal": ["rule", "endpoint"]},
         ],
         "receivers": [
             {"name": "pagerduty", "pagerduty_configs": [pagerduty]},

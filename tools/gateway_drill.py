@@ -17,10 +17,12 @@ the time to page, the time to resolve, and how many PagerDuty alerts the sandbox
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,6 +154,7 @@ class Drills:
             self.stack.kill(killed)
             notes.append(f"killed {killed}, the replica that sent the page")
             self.say(f"({drill}) {killed} (it sent the page) killed with SIGKILL")
+        gateway = self._gateway_firing(endpoint, 200) if drill == "a" else None
         self.stack.heal_model(target)
         healed = time.time()
         self.say(f"({drill}) failure ended; waiting for the resolve ...")
@@ -179,7 +182,31 @@ class Drills:
             results.append(Result(drill, path, Span(pages[path] and pages[path]["at"] - t0, *page_tol),
                                   Span(resolves[path] and resolves[path]["at"] - healed, *self.tol[prefix + "resolve"]),
                                   alerts, path_notes))
+        if gateway is not None:
+            # Nginx + mtail alone: the rule's gateway twin fires on the HTTP 200 RPC errors, from the outcome
+            # header in the access log; Alertmanager inhibits it while the addon's own alert fires (one page)
+            fired = gateway and gateway - t0
+            gone = wait_for(lambda: not self._gateway_alerts(endpoint) and time.time(), 400, 0.5)
+            results.append(Result(
+                drill, "gateway", Span(fired, *self.tol["page"]), Span(gone and gone - healed, *self.tol["resolve"]),
+                1 if gateway else 0, ["HighApiErrorRateGateway in Prometheus, from Nginx + mtail only; inhibited "
+                                      "in Alertmanager by the addon's own alert"]))
         return results
+
+    def _gateway_alerts(self, endpoint: str) -> list[dict]:
+        """The rule's gateway twins firing in Prometheus for ``endpoint``."""
+        with urllib.request.urlopen(f"{self.stack.prometheus_url}/api/v1/alerts", timeout=30) as response:
+            alerts = json.load(response)["data"]["alerts"]
+        return [a for a in alerts if a["labels"].get("source") == "gateway" and a["state"] == "firing"
+                and a["labels"].get("endpoint") == endpoint]
+
+    def _gateway_firing(self, endpoint: str, timeout: float) -> float | None:
+        """When the gateway twin started firing (its ``activeAt`` plus the rule's pending time), or None."""
+        found = wait_for(lambda: self._gateway_alerts(endpoint), timeout, 0.5)
+        if not found:
+            return None
+        active = min(datetime.datetime.fromisoformat(a["activeAt"].replace("Z", "+00:00")).timestamp() for a in found)
+        return active + self.stack.rule_values["pending_minutes"] * 60
 
     def odoo_stopped(self) -> list[Result]:
         t0 = time.time()

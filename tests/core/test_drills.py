@@ -23,20 +23,22 @@ def test_the_four_drills_page_once_and_resolve_in_time(tmp_path):
     results = gateway_drill.run(["a", "b", "c", "d"], tmp_path, use_odoo=False, say=print)
     print(gateway_drill.table(["drill", "path", "page", "resolve", "alerts", "verdict", "notes"],
                               [r.row() for r in results]))
-    assert [(r.drill, r.path) for r in results] == [("a", "prometheus"), ("b", "prometheus"), ("c", "prometheus"),
-                                                    ("d", "prometheus")]
+    assert [(r.drill, r.path) for r in results] == [("a", "prometheus"), ("a", "gateway"), ("b", "prometheus"),
+                                                    ("c", "prometheus"), ("d", "prometheus")]
     for result in results:
         assert result.alerts == 1, result.row()
         assert result.page.ok, result.row()
         assert result.resolve.ok, result.row()
     panels = len(gateway_drill.dashboard_queries(json.loads(gateway_drill.DASHBOARD.read_text())))
     assert f"dashboard panels with data: {panels}/{panels}" in results[0].notes
-    assert results[1].notes[0].endswith("paged as OdooDown only")
-    assert results[2].notes[0] in ("killed alertmanager1, the replica that sent the page",
+    # the RPC errors answered with HTTP 200 fire the gateway twin from Nginx + mtail alone
+    assert results[1].notes[0].startswith("HighApiErrorRateGateway in Prometheus, from Nginx + mtail only")
+    assert results[2].notes[0].endswith("paged as OdooDown only")
+    assert results[3].notes[0] in ("killed alertmanager1, the replica that sent the page",
                                    "killed alertmanager2, the replica that sent the page")
     # both paths tell the ops channel: the addon (when Odoo runs) and Alertmanager (trigger and resolve)
     assert int(results[0].notes[-1].rsplit(" ", 1)[1]) >= 2
-    attempts = int(results[3].notes[0].rsplit(" ", 1)[1])
+    attempts = int(results[4].notes[0].rsplit(" ", 1)[1])
     assert attempts >= 3  # refused with 429 at least twice before the page went through
 
 
