@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import traceback
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ from .outcome import qualified_names
 
 #: the longest traceback kept with a cause (characters); the innermost frames are kept when it is cut
 TRACEBACK_LIMIT = 8000
+#: the longest log line kept with a server-error sample, and the most characters of them all
+LOG_LINE_LIMIT = 500
+LOG_LINES_LIMIT = 4000
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}")
 _ASSIGNED = re.compile(r"(?i)\b(password|passwd|pwd|token|secret|api_key|apikey|routing_key)(['\"]?\s*[:=]\s*['\"]?)"
@@ -66,10 +70,35 @@ def of(exc: BaseException, roots: tuple[str, ...]) -> Cause:
 def clean(text: str) -> str:
     """A traceback as kept: scrubbed of URLs, e-mail addresses and secrets, its innermost part at most
     :data:`TRACEBACK_LIMIT` characters."""
-    text = scrub(text)
-    text = _EMAIL.sub("<email>", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
-    text = _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    text = _scrub(text)
     if len(text) > TRACEBACK_LIMIT:
         text = "... (outer frames cut)\n" + text[-(TRACEBACK_LIMIT - 24):]
     return text
+
+
+def log_lines(records) -> str:
+    """The log records of a failing request as kept with its sample: one line each (time, level, logger,
+    message, without the traceback Odoo logs with it: the cause keeps that), each at most
+    :data:`LOG_LINE_LIMIT` characters, :data:`LOG_LINES_LIMIT` in all, scrubbed as tracebacks are."""
+    lines, size = [], 0
+    for record in records:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record whose arguments do not format: its raw message
+            message = str(record.msg)
+        stamp = time.strftime("%H:%M:%S", time.gmtime(record.created))
+        line = f"{stamp} {record.levelname} {record.name}: {message.splitlines()[0] if message else ''}"
+        line = _scrub(line)[:LOG_LINE_LIMIT]
+        if size + len(line) > LOG_LINES_LIMIT:
+            lines.append("...")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
+
+
+def _scrub(text: str) -> str:
+    text = scrub(text)
+    text = _EMAIL.sub("<email>", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
+    return _ASSIGNED.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)

@@ -7,6 +7,10 @@ from contextvars import ContextVar
 from .outcome import READING, qualified_names
 
 
+#: how many log records of one request are kept for its server-error sample
+LOG_RECORDS = 20
+
+
 class RequestContext:
     """Set by the WSGI wrapper at the start of a request; the routing, authentication and error hooks fill
     it in.
@@ -33,6 +37,7 @@ class RequestContext:
         "exception_status",
         "exception_message",
         "exception",
+        "log_records",
         "status",
     )
 
@@ -57,6 +62,9 @@ class RequestContext:
         self.exception_message = ""
         #: the exception itself, until the request is counted (its cause is read then, and it is let go)
         self.exception: BaseException | None = None
+        #: the first log records written while it is served (``instrumentation.logs``), kept with its sample
+        #: if it ends in a server error: at most :data:`LOG_RECORDS`, formatted only then
+        self.log_records: list = []
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 

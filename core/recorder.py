@@ -47,6 +47,8 @@ class Failure:
     exception: str
     message: str
     fingerprint: str = ""
+    #: the log lines written while it was served (``core.causes.log_lines``)
+    logs: str = ""
     #: the cause it was counted under, with its traceback (kept in the cause's row, not the sample's)
     cause: Cause | None = field(default=None, compare=False, repr=False)
 
@@ -145,7 +147,7 @@ class Batch:
             for sample in samples:
                 target.append(
                     Failure(sample.at, name, sample.method, sample.code, sample.request_id,
-                            sample.exception, sample.message, sample.fingerprint, sample.cause)
+                            sample.exception, sample.message, sample.fingerprint, sample.logs, sample.cause)
                 )
         for (start, endpoint, fingerprint), n in self.causes.items():
             key = (start, names.get(endpoint, endpoint), fingerprint)
@@ -230,6 +232,7 @@ class Recorder:
         message: str = "",
         trusted: bool = False,
         cause: Cause | None = None,
+        logs: str = "",
     ) -> None:
         """Count one served request, keeping a sample of it when it is a server error: memory only, no I/O.
         ``trusted``: an authenticated user sent it (see :attr:`Batch.trusted`)."""
@@ -239,7 +242,7 @@ class Recorder:
             with self._lock:
                 self._failures.append(
                     (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT],
-                                 cause.fingerprint if cause else "", cause))
+                                 cause.fingerprint if cause else "", logs, cause))
                 )
                 self.server_errors_pending = True
             if self.on_server_error is not None:
@@ -254,12 +257,15 @@ class Recorder:
             return
         outcome = classify(status, ctx.exception_names, ctx.exception_status, ctx.stage, bool(ctx.caller_mistake))
         names = ctx.exception_names
-        cause = None
-        if outcome == SERVER_ERROR and ctx.exception is not None:
-            cause = causes.of(ctx.exception, self.addon_roots)
-        ctx.exception = None  # its frames are let go with it
+        cause, logs = None, ""
+        if outcome == SERVER_ERROR:
+            if ctx.exception is not None:
+                cause = causes.of(ctx.exception, self.addon_roots)
+            logs = causes.log_lines(ctx.log_records)
+        ctx.exception, ctx.log_records = None, []  # their frames and arguments are let go with them
         self.record(ctx.db, endpoint, http_method(method), status, outcome, duration, now, ctx.request_id,
-                    names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated, cause=cause)
+                    names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated, cause=cause,
+                    logs=logs)
 
     def drain(self) -> int:
         """Fold what was added into the batches; returns how many requests were folded."""

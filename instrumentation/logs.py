@@ -1,15 +1,18 @@
-"""Put the request id on every log line emitted while a request is served.
+"""Put the request id on every log line emitted while a request is served, and keep the request's first lines.
 
 A log record factory appends `` request_id=<id>`` to the message of records created in a thread that is
 serving a request. The request's context (and so its id) stays on the thread until its next request
-starts, so werkzeug's access line, written just after the response, carries it too.
+starts, so werkzeug's access line, written just after the response, carries it too. The first
+``LOG_RECORDS`` records of a request the addon counts are kept on its context: if it ends in a server
+error, they are formatted, scrubbed and kept with its sample (``core.recorder``), so the on-call engineer
+reads them in Odoo without a log stack.
 """
 
 from __future__ import annotations
 
 import logging
 
-from ..core.context import current
+from ..core.context import LOG_RECORDS, current
 
 #: (the factory found at install, the addon's), once installed
 _factories: tuple = ()
@@ -27,6 +30,8 @@ def install() -> None:
         request_id = ctx.request_id if ctx is not None else None
         if request_id:
             record.request_id = request_id
+            if ctx.monitored and len(ctx.log_records) < LOG_RECORDS:
+                ctx.log_records.append(record)
             # request ids never contain '%', so the suffix cannot disturb %-formatting of the args
             record.msg = f"{record.msg} request_id={request_id}"
         return record

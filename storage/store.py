@@ -279,9 +279,10 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
         execute_values(
             cr,
             """INSERT INTO api_monitor_failure
-               (occurred_at, endpoint, method, code, request_id, exception, message, fingerprint) VALUES %s""",
-            [(_utc(s.at), s.endpoint, s.method, s.code, s.request_id, s.exception, s.message, s.fingerprint or None)
-             for s in samples],
+               (occurred_at, endpoint, method, code, request_id, exception, message, fingerprint, log_lines)
+               VALUES %s""",
+            [(_utc(s.at), s.endpoint, s.method, s.code, s.request_id, s.exception, s.message, s.fingerprint or None,
+              s.logs or None) for s in samples],
         )
         cr.execute(
             """DELETE FROM api_monitor_failure WHERE id IN (

@@ -28,6 +28,9 @@ def start_sandbox_receivers(cls):
     cls.slack.write({"slack_webhook_url": f"{cls.sandbox.url}/slack/ops", "timeout": 5})
 
 
+_logger = logging.getLogger(__name__)
+
+
 class FailingRoutes(http.Controller):
     """Routes that exist only while the tests run, to make an ``http`` route fail for real."""
 
@@ -41,6 +44,7 @@ class FailingRoutes(http.Controller):
 
     def _average_price(self, order):
         """A method broken on purpose: an order without lines divides by zero."""
+        _logger.info("averaging the prices of %s lines for ada@example.com", len(order["lines"]))
         return sum(line["price"] for line in order["lines"]) / len(order["lines"])
 
     @http.route("/api_monitor_test/bad_json_inside", type=compat.JSON_ROUTE, auth="none", csrf=False)

@@ -43,6 +43,10 @@ class TestCauses(MonitorHttpCase):
         # the samples link back: the failure's form lists its incident and its cause
         failure = self.env["api.monitor.failure"].search([("request_id", "=", cause["request_ids"][0])])
         self.assertEqual((failure.cause_id, failure.incident_ids), (record, incident))
+        # and keeps what Odoo logged while serving it, scrubbed, with its request id
+        logged = failure.sudo().log_lines.splitlines()
+        self.assertRegex(logged[0], r"^\d\d:\d\d:\d\d INFO odoo\.addons\.api_monitor\.tests\.common: averaging the "
+                                    r"prices of 0 lines for <email> request_id=" + failure.request_id + "$")
         # a monitoring user sees the cause, not its traceback
         user = new_test_user(self.env, "cause_reader", groups="base.group_user,api_monitor.group_api_monitor_user")
         self.assertEqual(record.with_user(user).location, record.location)

@@ -68,3 +68,26 @@ def test_a_cause_is_read_from_the_request_once_and_its_frames_let_go():
     assert batch.causes == {(1_699_999_980, "/e", sample.fingerprint): 1}  # its minute
     cause, first, last = batch.cause_info[sample.fingerprint]
     assert (cause.exception, first, last) == ("builtins.KeyError", 1_700_000_030.0, 1_700_000_030.0)
+
+
+def test_a_failing_requests_log_lines_are_kept_one_line_each_scrubbed_and_bounded():
+    import logging
+
+    def record(level, msg, *args, exc=False):
+        made = logging.LogRecord("odoo.addons.sale", level, __file__, 1, msg, args, None)
+        made.created = 1_700_000_000.0
+        return made
+
+    kept = causes.log_lines([
+        record(logging.INFO, "confirming order %s for %s", 42, "ada@example.com"),
+        record(logging.ERROR, "Exception during request handling\nTraceback (most recent call last): ..."),
+        record(logging.WARNING, "%s %s", "only one argument for two"),
+    ])
+    assert kept.splitlines() == [
+        "22:13:20 INFO odoo.addons.sale: confirming order 42 for <email>",
+        "22:13:20 ERROR odoo.addons.sale: Exception during request handling",
+        "22:13:20 WARNING odoo.addons.sale: %s %s",
+    ]
+    many = causes.log_lines([record(logging.INFO, "x" * 600)] * 20)
+    assert all(len(line) <= causes.LOG_LINE_LIMIT for line in many.splitlines())
+    assert len(many) <= causes.LOG_LINES_LIMIT + 4 and many.endswith("\n...")
