@@ -6,7 +6,6 @@ from contextvars import ContextVar
 
 from .outcome import READING, qualified_names
 
-
 #: how many log records of one request are kept for its server-error sample
 LOG_RECORDS = 20
 
