@@ -37,6 +37,7 @@ class RequestContext:
         "exception_message",
         "exception",
         "log_records",
+        "answered",
         "status",
     )
 
@@ -64,6 +65,9 @@ class RequestContext:
         #: the first log records written while it is served (``instrumentation.logs``), kept with its sample
         #: if it ends in a server error: at most :data:`LOG_RECORDS`, formatted only then
         self.log_records: list = []
+        #: whether it was answered and counted (the log lines after that, werkzeug's access line, carry its
+        #: outcome in the JSON log)
+        self.answered = False
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 

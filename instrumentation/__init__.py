@@ -43,4 +43,5 @@ def install() -> None:
             hook.install()
         except Exception:  # a hook that cannot be put in place must not stop Odoo: the self-check says so
             _logger.exception("api_monitor: could not install the %s hook", hook.__name__)
+    logs.use_json(odoo.tools.config)
     selfcheck.run()

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 
 from ..core.context import LOG_RECORDS, current
+from ..core.jsonlog import JsonFormatter
+from ..core.outcome import classify
 
 #: (the factory found at install, the addon's), once installed
 _factories: tuple = ()
@@ -30,6 +32,11 @@ def install() -> None:
         request_id = ctx.request_id if ctx is not None else None
         if request_id:
             record.request_id = request_id
+            record.api_monitor_db = ctx.db
+            record.api_monitor_endpoint = ctx.endpoint
+            if ctx.answered:  # the access line, written once it was answered
+                record.api_monitor_outcome = classify(ctx.status, ctx.exception_names, ctx.exception_status,
+                                                      ctx.stage, bool(ctx.caller_mistake))
             if ctx.monitored and len(ctx.log_records) < LOG_RECORDS:
                 ctx.log_records.append(record)
             # request ids never contain '%', so the suffix cannot disturb %-formatting of the args
@@ -44,3 +51,13 @@ def install() -> None:
 def installed() -> bool:
     """Whether the addon's factory is the one ``logging`` uses now (another library may have replaced it)."""
     return bool(_factories) and logging.getLogRecordFactory() is _factories[1]
+
+
+def use_json(config, handlers=None) -> bool:
+    """Write Odoo's log (the root logger's ``handlers``) as JSON lines (``core.jsonlog``) when its
+    configuration says ``api_monitor_log_json = True``; returns whether it does."""
+    if str(config.get("api_monitor_log_json", "")).strip().lower() not in ("1", "true", "yes", "on"):
+        return False
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        handler.setFormatter(JsonFormatter())
+    return True

@@ -8,6 +8,7 @@ from . import (
     test_hardening,
     test_install,
     test_json2,
+    test_jsonlog,
     test_metrics_endpoint,
     test_operator,
     test_pagerduty_webhook,
