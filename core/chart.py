@@ -17,17 +17,19 @@ def error_ratio_svg(
     threshold: float | None,
     now: float | None = None,
     tz: str = "UTC",
+    markers: list[tuple[float, str]] = (),
 ) -> str:
     """``points`` are ``(minute_start_epoch, requests, server_errors)``: one bar per minute with traffic, so a
     single minute at 100% shows as a full bar and a gap without traffic stays a gap.
 
     The y axis is labelled in percent; times are in ``tz`` (the reader's time zone). An open incident's chart
-    (``resolved_at`` None) runs to ``now``, so a silence in the data reads as a silence.
+    (``resolved_at`` None) runs to ``now``, so a silence in the data reads as a silence. ``markers`` are
+    ``(epoch, what changed)``: a dotted grey line each, what changed in its tooltip.
     """
     now = time.time() if now is None else now
     if not points:
         return '<p class="text-muted">No traffic recorded around this incident.</p>'
-    t0 = min(points[0][0], triggered_at) - 60
+    t0 = min([points[0][0], triggered_at, *(at for at, _ in markers if at >= triggered_at - 3600)]) - 60
     t1 = max(points[-1][0] + 60, resolved_at or now)
     peak = max([e / n for _, n, e in points if n] + [threshold or 0.0, 0.01])
     top = _nice_top(peak)
@@ -67,6 +69,11 @@ def error_ratio_svg(
                      f'stroke="#fb8c00" stroke-dasharray="4 3"/>')
         parts.append(f'<text x="{right + 3}" y="{y(threshold) + 4:.1f}" font-size="10" fill="#fb8c00">'
                      f'{_percent(threshold)}</text>')
+    for at, what in markers:
+        if t0 <= at <= t1:
+            parts.append(f'<line x1="{x(at):.1f}" x2="{x(at):.1f}" y1="{PAD}" y2="{HEIGHT - PAD}" stroke="#757575" '
+                         f'stroke-dasharray="1 3" stroke-width="2"><title>{escape(_clock(at, zone))}: '
+                         f'{escape(what)}</title></line>')
     labels = [(t0, _clock(t0, zone), "start"), (triggered_at, "triggered " + _clock(triggered_at, zone), "middle"),
               (t1, ("" if resolved_at else "now ") + _clock(t1, zone), "end")]
     if resolved_at:

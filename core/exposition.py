@@ -40,6 +40,8 @@ class Snapshot:
     last_flush_age: float | None = None
     #: The instrumentation's hooks in the answering process, and whether each is in place.
     hooks: dict[str, bool] = field(default_factory=dict)
+    #: The time (epoch seconds) of the newest change marker of each kind (``api.monitor.change``).
+    changes: dict[str, float] = field(default_factory=dict)
 
 
 _HELP_REQUESTS = "HTTP requests served by Odoo, by endpoint, method, status code and outcome."
@@ -100,6 +102,14 @@ class _SnapshotCollector:
                 "Seconds since the newest flush of any Odoo process.",
                 value=snap.last_flush_age,
             )
+        if snap.changes:
+            changes = GaugeMetricFamily(
+                "api_monitor_last_change_timestamp_seconds",
+                "When the newest change of each kind happened (server start, module install or upgrade, monitoring "
+                "settings, alert rule): a Grafana annotation marks its changes.", labels=["kind"])
+            for kind, at in sorted(snap.changes.items()):
+                changes.add_metric([kind], at)
+            yield changes
         if snap.hooks:
             yield GaugeMetricFamily(
                 "api_monitor_instrumentation_ok",

@@ -10,4 +10,5 @@ from . import api_monitor_rule
 from . import api_monitor_alert
 from . import api_monitor_incident
 from . import api_monitor_silence
+from . import api_monitor_change
 from . import api_monitor_notification

@@ -95,6 +95,10 @@ class ApiMonitorIncident(models.Model):
     logs_url = fields.Char(compute="_compute_links")
     chart = fields.Html(compute="_compute_chart", sanitize=False)
     cause_ids = fields.Many2many("api.monitor.cause", compute="_compute_causes", string="Causes")
+    change_ids = fields.Many2many(
+        "api.monitor.change", compute="_compute_change_ids", string="Changes before",
+        help="What changed in the hour before the trigger, and since: server starts, module installs and upgrades, "
+             "monitoring settings and rules.")
     causes_summary = fields.Html(compute="_compute_causes", sanitize=False, string="Causes of its server errors")
     ratio_label = fields.Char(compute="_compute_ratio_label", string="Error ratio")
 
@@ -244,7 +248,18 @@ class ApiMonitorIncident(models.Model):
         return {"endpoint": self.endpoint, "request_id": self.failure_ids[:1].request_id or "",
                 "start": iso(start), "end": iso(end)}
 
-    @api.depends("endpoint", "endpoint_names", "triggered_at", "resolved_at")
+    @api.depends("triggered_at", "resolved_at")
+    def _compute_change_ids(self):
+        Change = self.env["api.monitor.change"]
+        for incident in self:
+            if not incident.triggered_at:
+                incident.change_ids = Change
+                continue
+            end = incident.resolved_at or fields.Datetime.now()
+            incident.change_ids = Change.search([("at", ">=", incident.triggered_at - datetime.timedelta(hours=1)),
+                                                 ("at", "<=", end)], limit=50)
+
+    @api.depends("endpoint", "endpoint_names", "triggered_at", "resolved_at", "change_ids")
     def _compute_chart(self):
         for incident in self:
             if not incident.triggered_at:
@@ -253,9 +268,10 @@ class ApiMonitorIncident(models.Model):
             start, end = incident._span()
             points = store.minute_series(self.env.cr, incident._members(), start - 1800, end + 1800)
             threshold = incident.rule_id.threshold if incident.rule_id.kind == "threshold" else None
+            markers = [(to_epoch(c.at), c.summary) for c in incident.change_ids]
             incident.chart = Markup(error_ratio_svg(
                 points, to_epoch(incident.triggered_at), to_epoch(incident.resolved_at), threshold, end,
-                self.env.context.get("tz") or self.env.user.tz or "UTC"))
+                self.env.context.get("tz") or self.env.user.tz or "UTC", markers))
 
     # -- lifecycle --------------------------------------------------------------------------------
     @api.model

@@ -22,6 +22,10 @@ from ..core.rules import (
 from ..storage import store
 
 _logger = logging.getLogger(__name__)
+#: the rule fields whose change is marked on the incidents opened after it (what decides or routes a page)
+_MARKED = ("active", "kind", "endpoint_selection", "endpoint_ids", "endpoint_pattern", "group_by", "threshold",
+           "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes", "objective", "page_severity",
+           "ticket_severity", "severity", "receiver_ids")
 
 
 class ApiMonitorRule(models.Model):
@@ -99,6 +103,16 @@ class ApiMonitorRule(models.Model):
             [("rule_id", "in", self.ids)], ["rule_id"], ["__count"]))
         for rule in self:
             rule.incident_count = counts.get(rule, 0)
+
+    def write(self, vals):
+        result = super().write(vals)
+        changed = [self._fields[name].string for name in vals if name in _MARKED]
+        if changed:
+            Change = self.env["api.monitor.change"]
+            for rule in self:
+                Change._record("rule", self.env._("Rule %(rule)s changed by %(user)s: %(fields)s", rule=rule.name,
+                                                  user=self.env.user.name, fields=", ".join(changed)))
+        return result
 
     def unlink(self):
         Silence = self.env["api.monitor.silence"].sudo().with_context(active_test=False)

@@ -90,6 +90,25 @@ class ResConfigSettings(models.TransientModel):
             except monitor_settings.SettingError as exc:
                 raise ValidationError(str(exc)) from None
 
+    def set_values(self):
+        """Store the settings, and mark the monitoring settings that changed (their names, never a value)."""
+        params = self.env["ir.config_parameter"].sudo()
+        mine = {name: field for name, field in self._fields.items()
+                if name.startswith("api_monitor_") and getattr(field, "config_parameter", None)}
+        defaults = self.default_get(list(mine))  # a parameter never set holds its field's default
+
+        def stored(name, field, fallback=False):
+            value = params.get_param(field.config_parameter, fallback)
+            return str(value) if value not in (False, None, "") else False
+
+        before = {name: stored(name, field, defaults.get(name, False)) for name, field in mine.items()}
+        super().set_values()
+        changed = [field.string for name, field in mine.items() if stored(name, field) != before[name]]
+        if changed:
+            self.env["api.monitor.change"]._record("settings", self.env._(
+                "Monitoring settings changed by %(user)s: %(fields)s", user=self.env.user.name,
+                fields=", ".join(changed)))
+
     @api.depends("company_id")  # a dependency, so that the settings form computes them when it opens
     def _compute_api_monitor_scrape(self):
         params = self.env["ir.config_parameter"].sudo()

@@ -320,6 +320,8 @@ def read_snapshot(cr, now: float | None = None) -> Snapshot:
     snap.folded_endpoints = int(stats.get("folded_endpoints", 0))
     if "last_flush" in stats:
         snap.last_flush_age = max(0.0, round(now - stats["last_flush"], 3))
+    cr.execute("SELECT kind, extract(epoch FROM MAX(at)) FROM api_monitor_change GROUP BY kind")
+    snap.changes = {kind: float(at) for kind, at in cr.fetchall()}
     return snap
 
 

@@ -4,6 +4,7 @@ from . import (
     test_alerting,
     test_backtest,
     test_causes,
+    test_changes,
     test_classification_http,
     test_hardening,
     test_install,

@@ -37,3 +37,13 @@ def test_times_are_in_the_readers_time_zone_and_an_open_incident_runs_to_now():
 def test_an_unknown_time_zone_falls_back_to_utc():
     svg = error_ratio_svg([(NOON, 10, 1)], NOON, None, None, now=NOON + 60, tz="Mars/Olympus")
     assert ">UTC</text>" in svg
+
+
+def test_changes_before_the_trigger_are_marked_and_the_chart_reaches_back_to_them():
+    points = [(NOON + 60 * m, 100, 30) for m in range(5)]
+    svg = error_ratio_svg(points, NOON + 120, None, 0.05, now=NOON + 600, tz="UTC",
+                          markers=[(NOON - 1200, "sale upgraded from 18.0.1.0 to 18.0.1.1"),
+                                   (NOON - 7200, "too early to matter")])
+    assert ">11:40: sale upgraded from 18.0.1.0 to 18.0.1.1</title></line>" in svg
+    assert "too early to matter" not in svg
+    assert ">11:39</text>" in svg  # the chart starts a minute before the change
