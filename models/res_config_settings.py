@@ -102,12 +102,13 @@ class ResConfigSettings(models.TransientModel):
             return str(value) if value not in (False, None, "") else False
 
         before = {name: stored(name, field, defaults.get(name, False)) for name, field in mine.items()}
-        super().set_values()
+        result = super().set_values()
         changed = [field.string for name, field in mine.items() if stored(name, field) != before[name]]
         if changed:
             self.env["api.monitor.change"]._record("settings", self.env._(
                 "Monitoring settings changed by %(user)s: %(fields)s", user=self.env.user.name,
                 fields=", ".join(changed)))
+        return result
 
     @api.depends("company_id")  # a dependency, so that the settings form computes them when it opens
     def _compute_api_monitor_scrape(self):
