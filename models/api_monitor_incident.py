@@ -225,9 +225,10 @@ class ApiMonitorIncident(models.Model):
             self.env._("Exception"), self.env._("Where"), self.env._("Server errors"), self.env._("First seen"),
             self.env._("Last seen"), self.env._("Sample request ids"))
         body = Markup("").join(
-            Markup("<tr><td>%s</td><td><code>%s</code></td><td class='text-end'>%s</td><td>%s</td><td>%s</td>"
-                   "<td><code>%s</code></td></tr>") % (
-                row["cause"].exception or row["fingerprint"], row["cause"].location or "", row["count"],
+            Markup("<tr><td><a href='/odoo/api-causes/%s'>%s</a></td><td><code>%s</code></td>"
+                   "<td class='text-end'>%s</td><td>%s</td><td>%s</td><td><code>%s</code></td></tr>") % (
+                row["cause"].id or 0, row["cause"].exception or row["fingerprint"], row["cause"].location or "",
+                row["count"],
                 self._local_time(to_datetime(row["first"])), self._local_time(to_datetime(row["last"])),
                 " ".join(row["request_ids"]))
             for row in rows)

@@ -24,7 +24,7 @@ import requests
 from tools.drill import DB, Stack
 from tools.services import free_port
 
-SEED = """
+SEED = r"""
 import time
 from odoo.addons.api_monitor.core.recorder import Batch, TimeBucket
 from odoo.addons.api_monitor.core.times import to_datetime
@@ -54,6 +54,31 @@ Silence.create({"name": "Invoicing migration", "starts_at": to_datetime(T0 + 60 
 Silence.create({"name": "Nightly database maintenance", "kind": "weekly", "monday": True, "tuesday": True,
                 "wednesday": True, "thursday": True, "friday": True, "time_from": 23.5, "time_to": 1.0,
                 "tz": "Europe/Brussels", "severity_p3": True, "severity_p4": True})
+# causes of the failing endpoint's server errors, with their samples, as the flush writes them
+from odoo.addons.api_monitor.core.causes import Cause
+from odoo.addons.api_monitor.core.recorder import Failure
+failing_endpoint = "/web/dataset/call_kw/res.partner/write"
+cause = Cause("3f2a9c0d1e7b4a55", "psycopg2.errors.LockNotAvailable", "base/models/res_partner.py:612 in write",
+              "Traceback (most recent call last):\n  File \"odoo/http.py\", line 2400, in _serve_db\n"
+              "  File \"odoo/addons/base/models/res_partner.py\", line 612, in write\n"
+              "psycopg2.errors.LockNotAvailable: canceling statement due to lock timeout\n")
+other = Cause("9b1e2f3a4c5d6e7f", "builtins.KeyError", "sale/models/sale_order.py:88 in _compute_amounts",
+              "Traceback (most recent call last):\n  File \"odoo/addons/sale/models/sale_order.py\", line 88\n"
+              "KeyError: 'price_subtotal'\n")
+batch = Batch()
+for minute in range(60, 91):
+    start = T0 + minute * 60
+    batch.causes[(start, failing_endpoint, cause.fingerprint)] = 34
+    batch.causes[(start, failing_endpoint, other.fingerprint)] = 6
+batch.cause_info = {cause.fingerprint: (cause, T0 + 3600, T0 + 5400), other.fingerprint: (other, T0 + 3700, T0 + 5300)}
+from collections import deque
+batch.failures[failing_endpoint] = deque([
+    Failure(T0 + 5400 - i * 7, failing_endpoint, "POST", 200, f"{i:02d}c0ffee{i:02d}4b1d", cause.exception,
+            "could not obtain lock on row in relation \"res_partner\"", cause.fingerprint,
+            "10:12:0%d INFO odoo.addons.base.models.res_partner: writing 1 partner request_id=..." % i)
+    for i in range(5)])
+store.write_batch(env.cr, batch)
+env["api.monitor.change"]._record("module", "sale upgraded from 18.0.1.2 to 18.0.1.3", T0 + 55 * 60)
 for minute in range(0, 91):
     env["api.monitor.rule"]._evaluate(now=T0 + minute * 60 + 20)
 env["api.monitor.notification"]._cron_deliver()
@@ -112,6 +137,10 @@ PAGES = [
     ("incident-link-without-access", "/api_monitor/incident/{failing}", "sam"),
     ("settings", "/odoo/action-api_monitor.api_monitor_settings_action"),
     ("rule-form", "/odoo/action-api_monitor.api_monitor_rule_action/{rule}"),
+    ("causes", "/odoo/api-causes"),
+    ("cause", "/odoo/api-causes/{cause}"),
+    ("changes", "/odoo/api-changes"),
+    ("server-error", "/odoo/api-server-errors/{failure}"),
     ("rules-list", "/odoo/action-api_monitor.api_monitor_rule_action"),
     ("rule-watching-nothing", "/odoo/action-api_monitor.api_monitor_rule_action/{empty_rule}"),
     ("receivers-list", "/odoo/action-api_monitor.api_monitor_receiver_action"),
@@ -145,6 +174,8 @@ def main() -> int:
         ids["weekly"] = stack.call("api.monitor.silence", "search", [("kind", "=", "weekly")])[0]
         ids["slack"] = stack.ref("api_monitor.receiver_slack")
         ids["rule"] = stack.ref("api_monitor.rule_high_error_rate")
+        ids["cause"] = stack.call("api.monitor.cause", "search", [("exception", "=", "psycopg2.errors.LockNotAvailable")])[0]
+        ids["failure"] = stack.call("api.monitor.failure", "search", [("fingerprint", "!=", False)], limit=1)[0]
         stack.call("api.monitor.rule", "write", [ids["rule"]], {"pending_minutes": 2.0})  # a change in its history
         stack.call("res.users", "create", {"name": "Sam Sales", "login": "sam", "password": "sam-screens-pw"})
         sessions = {"admin": stack.session_id, "sam": requests.post(
