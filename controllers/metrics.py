@@ -40,4 +40,7 @@ class Metrics(http.Controller):
         with store.connect(request.db) as cr:
             snapshot = store.read_snapshot(cr)
         snapshot.hooks = dict(RUNTIME.hooks)
+        if "application/openmetrics-text" in request.httprequest.headers.get("Accept", ""):
+            return Response(exposition.render_openmetrics(snapshot), status=200,
+                            content_type=exposition.OPENMETRICS_CONTENT_TYPE)
         return Response(exposition.render(snapshot), status=200, content_type=exposition.CONTENT_TYPE)

@@ -16,11 +16,15 @@ from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.openmetrics import exposition as openmetrics
+from prometheus_client.samples import Exemplar
 from prometheus_client.utils import floatToGoString
 
 from .recorder import LATENCY_BOUNDS
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: what a scraper that sends ``Accept: application/openmetrics-text`` gets: the same metrics, with exemplars
+OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST
 
 _LE = [floatToGoString(bound) for bound in LATENCY_BOUNDS] + ["+Inf"]
 
@@ -42,6 +46,9 @@ class Snapshot:
     hooks: dict[str, bool] = field(default_factory=dict)
     #: The time (epoch seconds) of the newest change marker of each kind (``api.monitor.change``).
     changes: dict[str, float] = field(default_factory=dict)
+    #: The newest server error of each endpoint, any process or host: ``{endpoint: (method, code, request id,
+    #: epoch, duration)}``, the exemplar of its server-error series and of its duration bucket (OpenMetrics).
+    exemplars: dict[str, tuple[str, int, str, float, float]] = field(default_factory=dict)
 
 
 _HELP_REQUESTS = "HTTP requests served by Odoo, by endpoint, method, status code and outcome."
@@ -51,9 +58,10 @@ _HELP_DURATION = "Time Odoo took to serve a request, by endpoint."
 class _SnapshotCollector:
     """All families through prometheus_client; ``per_endpoint=False`` leaves out the two large ones."""
 
-    def __init__(self, snapshot: Snapshot, per_endpoint: bool = True) -> None:
+    def __init__(self, snapshot: Snapshot, per_endpoint: bool = True, exemplars: bool = False) -> None:
         self.snapshot = snapshot
         self.per_endpoint = per_endpoint
+        self.exemplars = exemplars
 
     def collect(self) -> Iterator[Metric]:
         if self.per_endpoint:
@@ -68,7 +76,8 @@ class _SnapshotCollector:
             labels=["endpoint", "method", "code", "outcome"],
         )
         for endpoint, method, code, outcome, count in sorted(snap.requests):
-            requests.add_metric([endpoint, method, str(code), outcome], count)
+            requests.add_metric([endpoint, method, str(code), outcome], count,
+                                exemplar=self._counter_exemplar(endpoint, method, code, outcome))
         yield requests
 
         duration = HistogramMetricFamily(
@@ -77,8 +86,19 @@ class _SnapshotCollector:
             labels=["endpoint"],
         )
         for endpoint, counts, total in sorted(snap.latency):
-            duration.add_metric([endpoint], list(zip(_LE, accumulate(counts))), sum_value=total)
+            buckets = [list(bucket) for bucket in zip(_LE, accumulate(counts))]
+            if self.exemplars and endpoint in snap.exemplars:
+                _, _, request_id, at, seconds = snap.exemplars[endpoint]
+                slot = next((i for i, bound in enumerate(LATENCY_BOUNDS) if seconds <= bound), len(LATENCY_BOUNDS))
+                buckets[slot].append(Exemplar({"request_id": request_id}, seconds, at))
+            duration.add_metric([endpoint], [tuple(bucket) for bucket in buckets], sum_value=total)
         yield duration
+
+    def _counter_exemplar(self, endpoint, method, code, outcome):
+        found = self.exemplars and outcome == "server_error" and self.snapshot.exemplars.get(endpoint)
+        if not found or (found[0], found[1]) != (method, code):
+            return None
+        return Exemplar({"request_id": found[2]}, 1.0, found[3])
 
     def _self_metrics(self) -> Iterator[Metric]:
         snap = self.snapshot
@@ -128,6 +148,15 @@ def render(snapshot: Snapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_SnapshotCollector(snapshot, per_endpoint=False))
     return "".join(_fast_lines(snapshot)).encode() + generate_latest(registry)
+
+
+def render_openmetrics(snapshot: Snapshot) -> bytes:
+    """The same metrics in the OpenMetrics text format, the request id of each endpoint's newest server error
+    as the exemplar of its server-error series and of the duration bucket it fell in (a scraper with exemplar
+    storage, Prometheus's ``--enable-feature=exemplar-storage``, links the graph to the request's logs)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_SnapshotCollector(snapshot, exemplars=True))
+    return openmetrics.generate_latest(registry)
 
 
 def render_reference(snapshot: Snapshot) -> bytes:

@@ -49,6 +49,8 @@ class Failure:
     fingerprint: str = ""
     #: the log lines written while it was served (``core.causes.log_lines``)
     logs: str = ""
+    #: seconds it took to serve (its exemplar's value on the duration histogram)
+    duration: float = 0.0
     #: the cause it was counted under, with its traceback (kept in the cause's row, not the sample's)
     cause: Cause | None = field(default=None, compare=False, repr=False)
 
@@ -147,7 +149,8 @@ class Batch:
             for sample in samples:
                 target.append(
                     Failure(sample.at, name, sample.method, sample.code, sample.request_id,
-                            sample.exception, sample.message, sample.fingerprint, sample.logs, sample.cause)
+                            sample.exception, sample.message, sample.fingerprint, sample.logs, sample.duration,
+                            sample.cause)
                 )
         for (start, endpoint, fingerprint), n in self.causes.items():
             key = (start, names.get(endpoint, endpoint), fingerprint)
@@ -242,7 +245,7 @@ class Recorder:
             with self._lock:
                 self._failures.append(
                     (db, Failure(now, endpoint, method, code, request_id, exception, message[:MESSAGE_LIMIT],
-                                 cause.fingerprint if cause else "", logs, cause))
+                                 cause.fingerprint if cause else "", logs, duration, cause))
                 )
                 self.server_errors_pending = True
             if self.on_server_error is not None:

@@ -27,6 +27,7 @@ class ApiMonitorFailure(models.Model):
     # what Odoo logged while serving it (scrubbed, bounded): may name records too, managers only
     log_lines = fields.Text(readonly=True, groups="api_monitor.group_api_monitor_manager",
                             help="The log lines written while the request was served, its request id on each.")
+    duration = fields.Float(string="Duration (s)", readonly=True, digits=(16, 3))
     fingerprint = fields.Char(readonly=True, index="btree_not_null",
                               help="Its cause: the exception's type and the innermost frame in addon code.")
     cause_id = fields.Many2one("api.monitor.cause", compute="_compute_cause_id")

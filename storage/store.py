@@ -279,10 +279,10 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
         execute_values(
             cr,
             """INSERT INTO api_monitor_failure
-               (occurred_at, endpoint, method, code, request_id, exception, message, fingerprint, log_lines)
-               VALUES %s""",
+               (occurred_at, endpoint, method, code, request_id, exception, message, fingerprint, log_lines,
+                duration) VALUES %s""",
             [(_utc(s.at), s.endpoint, s.method, s.code, s.request_id, s.exception, s.message, s.fingerprint or None,
-              s.logs or None) for s in samples],
+              s.logs or None, s.duration) for s in samples],
         )
         cr.execute(
             """DELETE FROM api_monitor_failure WHERE id IN (
@@ -320,6 +320,10 @@ def read_snapshot(cr, now: float | None = None) -> Snapshot:
     snap.folded_endpoints = int(stats.get("folded_endpoints", 0))
     if "last_flush" in stats:
         snap.last_flush_age = max(0.0, round(now - stats["last_flush"], 3))
+    cr.execute("""SELECT DISTINCT ON (endpoint) endpoint, method, code, request_id, extract(epoch FROM occurred_at),
+                         COALESCE(duration, 0) FROM api_monitor_failure WHERE request_id IS NOT NULL
+                  ORDER BY endpoint, occurred_at DESC, id DESC""")
+    snap.exemplars = {row[0]: (row[1], int(row[2] or 0), row[3], float(row[4]), float(row[5])) for row in cr.fetchall()}
     cr.execute("SELECT kind, extract(epoch FROM MAX(at)) FROM api_monitor_change GROUP BY kind")
     snap.changes = {kind: float(at) for kind, at in cr.fetchall()}
     return snap

@@ -94,3 +94,21 @@ class TestMetricsEndpoint(MonitorHttpCase):
         )))
         self.assertGreaterEqual(families["api_monitor_flushes"].samples[0].value, 1.0)
         self.assertNotIn(TOKEN, response.text)
+
+    def test_openmetrics_carries_the_newest_server_errors_request_id_as_exemplar(self):
+        failing = self.url_open("/api_monitor_test/boom")
+        request_id = failing.headers["X-Request-ID"]
+        committed_counts(self.env.cr.dbname)  # flushes
+        response = self.url_open("/metrics", headers={"Authorization": f"Bearer {TOKEN}",
+                                                       "Accept": "application/openmetrics-text; version=1.0.0"})
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.headers["Content-Type"].startswith("application/openmetrics-text"))
+        lines = response.text.splitlines()
+        errors = [line for line in lines if line.startswith(
+            'http_requests_total{code="500",endpoint="/api_monitor_test/boom",method="GET",outcome="server_error"}')]
+        self.assertEqual(len(errors), 1)
+        self.assertRegex(errors[0], r' # \{request_id="' + request_id + r'"\} 1\.0 \d+\.\d+$')
+        bucket = [line for line in lines if line.startswith('http_request_duration_seconds_bucket{endpoint='
+                                                            '"/api_monitor_test/boom"') and request_id in line]
+        self.assertEqual(len(bucket), 1)
+        self.assertEqual(lines[-1], "# EOF")

@@ -53,7 +53,8 @@ def test_recorded_requests_are_summed_per_database_endpoint_and_minute():
         (minute + 60, "/e"): TimeBucket(requests=1, server_errors=1, client_errors=0, duration_sum=pytest.approx(0.02)),
     }
     assert batch.latency["/e"].counts == [0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0]
-    assert list(batch.failures["/e"]) == [Failure(T0 + 41, "/e", "POST", 200, "bad-1", "builtins.KeyError", "m")]
+    assert list(batch.failures["/e"]) == [Failure(T0 + 41, "/e", "POST", 200, "bad-1", "builtins.KeyError", "m",
+                                                  duration=pytest.approx(0.02))]
     assert rec.take() == {}
 
 
