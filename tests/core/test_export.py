@@ -218,6 +218,22 @@ tests:
             exp_annotations:
               summary: 100% server errors on /web/dataset/call_kw/res.partner/create over 5m (gateway)
               runbook_url: https://wiki.example.com/runbooks/api-errors
+  # only Nginx + mtail are scraped (no addon /metrics, no up{job="odoo"}): RPC errors answered with HTTP 200,
+  # 30% of them, carry outcome="server_error" from Odoo's header, and the gateway twin fires on them alone
+  - interval: 1m
+    input_series:
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="200",origin="upstream",outcome="success"}'
+        values: '0+70x20'
+      - series: 'gateway_http_requests_total{endpoint="/web/dataset/call_kw/res.partner/create",method="POST",code="200",origin="upstream",outcome="server_error"}'
+        values: '0+30x20'
+    alert_rule_test:
+      - eval_time: 10m
+        alertname: HighApiErrorRateGateway
+        exp_alerts:
+          - exp_labels: {severity: P1, rule: High API error rate, source: gateway, endpoint: /web/dataset/call_kw/res.partner/create}
+            exp_annotations:
+              summary: 30% server errors on /web/dataset/call_kw/res.partner/create over 5m (gateway)
+              runbook_url: https://wiki.example.com/runbooks/api-errors
 """
 
 
