@@ -37,10 +37,11 @@ class Metrics(http.Controller):
             given.strip().encode("utf-8", "replace"), token.encode("utf-8")
         ):
             return _plain(401, "A valid bearer token is required.", **{"WWW-Authenticate": 'Bearer realm="metrics"'})
+        openmetrics = "application/openmetrics-text" in request.httprequest.headers.get("Accept", "")
         with store.connect(request.db) as cr:
-            snapshot = store.read_snapshot(cr)
+            snapshot = store.read_snapshot(cr, exemplars=openmetrics)
         snapshot.hooks = dict(RUNTIME.hooks)
-        if "application/openmetrics-text" in request.httprequest.headers.get("Accept", ""):
+        if openmetrics:
             return Response(exposition.render_openmetrics(snapshot), status=200,
                             content_type=exposition.OPENMETRICS_CONTENT_TYPE)
         return Response(exposition.render(snapshot), status=200, content_type=exposition.CONTENT_TYPE)

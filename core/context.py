@@ -37,7 +37,7 @@ class RequestContext:
         "exception_message",
         "exception",
         "log_records",
-        "answered",
+        "outcome",
         "status",
     )
 
@@ -65,9 +65,9 @@ class RequestContext:
         #: the first log records written while it is served (``instrumentation.logs``), kept with its sample
         #: if it ends in a server error: at most :data:`LOG_RECORDS`, formatted only then
         self.log_records: list = []
-        #: whether it was answered and counted (the log lines after that, werkzeug's access line, carry its
-        #: outcome in the JSON log)
-        self.answered = False
+        #: the outcome it was counted with, once answered (the log lines after that, werkzeug's access line,
+        #: carry it in the JSON log); None until then
+        self.outcome: str | None = None
         #: the HTTP status sent (500 until the response starts)
         self.status = 500
 

@@ -266,7 +266,7 @@ class Recorder:
                 cause = causes.of(ctx.exception, self.addon_roots)
             logs = causes.log_lines(ctx.log_records)
         ctx.exception, ctx.log_records = None, []  # their frames and arguments are let go with them
-        ctx.answered = True
+        ctx.outcome = outcome
         self.record(ctx.db, endpoint, http_method(method), status, outcome, duration, now, ctx.request_id,
                     names[0] if names else "", ctx.exception_message, trusted=ctx.authenticated, cause=cause,
                     logs=logs)

@@ -14,7 +14,6 @@ import logging
 
 from ..core.context import LOG_RECORDS, current
 from ..core.jsonlog import JsonFormatter
-from ..core.outcome import classify
 
 #: (the factory found at install, the addon's), once installed
 _factories: tuple = ()
@@ -34,9 +33,8 @@ def install() -> None:
             record.request_id = request_id
             record.api_monitor_db = ctx.db
             record.api_monitor_endpoint = ctx.endpoint
-            if ctx.answered:  # the access line, written once it was answered
-                record.api_monitor_outcome = classify(ctx.status, ctx.exception_names, ctx.exception_status,
-                                                      ctx.stage, bool(ctx.caller_mistake))
+            if ctx.outcome:  # the access line, written once it was counted
+                record.api_monitor_outcome = ctx.outcome
             if ctx.monitored and len(ctx.log_records) < LOG_RECORDS:
                 ctx.log_records.append(record)
             # request ids never contain '%', so the suffix cannot disturb %-formatting of the args

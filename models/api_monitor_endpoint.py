@@ -66,10 +66,7 @@ class ApiMonitorEndpoint(models.Model):
 
     def action_view_incidents(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.api_monitor_incident_action")
-        action["domain"] = [("endpoint", "=", self.name)]
-        action["context"] = {}
-        return action
+        return self.env["api.monitor.incident"]._action_for([("endpoint", "=", self.name)])
 
     def init(self):
         store.ensure_unique(self.env.cr, self._table, "api_monitor_endpoint_name_uniq", ("name",))

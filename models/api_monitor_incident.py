@@ -428,6 +428,15 @@ class ApiMonitorIncident(models.Model):
             incident.message_post(body=self.env._("Acknowledged by %(who)s.", who=who))
             incident._notify(step, actor=actor or (by.name if by else ""))
 
+    @api.model
+    def _action_for(self, domain):
+        """The Incidents action showing the incidents of ``domain`` (the smart buttons of rules, endpoints,
+        silences)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.api_monitor_incident_action")
+        action["domain"] = domain
+        action["context"] = {}
+        return action
+
     def _paged_receivers(self):
         """The receivers that were sent this incident's trigger (only they hear of its acknowledge and resolve)."""
         return self.notification_ids.filtered(lambda n: n.action == notify.TRIGGER).receiver_id

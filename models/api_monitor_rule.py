@@ -292,7 +292,4 @@ class ApiMonitorRule(models.Model):
 
     def action_view_incidents(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.api_monitor_incident_action")
-        action["domain"] = [("rule_id", "=", self.id)]
-        action["context"] = {}
-        return action
+        return self.env["api.monitor.incident"]._action_for([("rule_id", "=", self.id)])

@@ -214,10 +214,7 @@ class ApiMonitorSilence(models.Model):
 
     def action_view_incidents(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("api_monitor.api_monitor_incident_action")
-        action["domain"] = [("silence_id", "=", self.id)]
-        action["context"] = {}
-        return action
+        return self.env["api.monitor.incident"]._action_for([("silence_id", "=", self.id)])
 
     @api.model
     def _rules_deleted(self, silences_of_rules):

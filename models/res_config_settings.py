@@ -97,13 +97,13 @@ class ResConfigSettings(models.TransientModel):
                 if name.startswith("api_monitor_") and getattr(field, "config_parameter", None)}
         defaults = self.default_get(list(mine))  # a parameter never set holds its field's default
 
-        def stored(name, field, fallback=False):
+        def stored(field, fallback=False):
             value = params.get_param(field.config_parameter, fallback)
             return str(value) if value not in (False, None, "") else False
 
-        before = {name: stored(name, field, defaults.get(name, False)) for name, field in mine.items()}
+        before = {name: stored(field, defaults.get(name, False)) for name, field in mine.items()}
         result = super().set_values()
-        changed = [field.string for name, field in mine.items() if stored(name, field) != before[name]]
+        changed = [field.string for name, field in mine.items() if stored(field) != before[name]]
         if changed:
             self.env["api.monitor.change"]._record("settings", self.env._(
                 "Monitoring settings changed by %(user)s: %(fields)s", user=self.env.user.name,

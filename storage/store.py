@@ -304,8 +304,9 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
 
 
 # -- /metrics ------------------------------------------------------------------------------------------
-def read_snapshot(cr, now: float | None = None) -> Snapshot:
-    """Everything ``/metrics`` shows, as committed by all processes."""
+def read_snapshot(cr, now: float | None = None, exemplars: bool = False) -> Snapshot:
+    """Everything ``/metrics`` shows, as committed by all processes; with ``exemplars``, the newest server
+    error of each endpoint too (only the OpenMetrics format shows them)."""
     now = time.time() if now is None else now
     snap = Snapshot()
     cr.execute("SELECT endpoint, method, code, outcome, value FROM api_monitor_counter")
@@ -320,10 +321,12 @@ def read_snapshot(cr, now: float | None = None) -> Snapshot:
     snap.folded_endpoints = int(stats.get("folded_endpoints", 0))
     if "last_flush" in stats:
         snap.last_flush_age = max(0.0, round(now - stats["last_flush"], 3))
-    cr.execute("""SELECT DISTINCT ON (endpoint) endpoint, method, code, request_id, extract(epoch FROM occurred_at),
-                         COALESCE(duration, 0) FROM api_monitor_failure WHERE request_id IS NOT NULL
-                  ORDER BY endpoint, occurred_at DESC, id DESC""")
-    snap.exemplars = {row[0]: (row[1], int(row[2] or 0), row[3], float(row[4]), float(row[5])) for row in cr.fetchall()}
+    if exemplars:
+        cr.execute("""SELECT DISTINCT ON (endpoint) endpoint, method, code, request_id, extract(epoch FROM occurred_at),
+                             COALESCE(duration, 0) FROM api_monitor_failure WHERE request_id IS NOT NULL
+                      ORDER BY endpoint, occurred_at DESC, id DESC""")
+        snap.exemplars = {row[0]: (row[1], int(row[2] or 0), row[3], float(row[4]), float(row[5]))
+                          for row in cr.fetchall()}
     cr.execute("SELECT kind, extract(epoch FROM MAX(at)) FROM api_monitor_change GROUP BY kind")
     snap.changes = {kind: float(at) for kind, at in cr.fetchall()}
     return snap
