@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.sandbox import Sandbox
 from tools.services import Odoo, Postgres
 from tools.table import table
 
@@ -62,6 +63,7 @@ burn = Rule.create([{"name": f"b{i}", "kind": "burn_rate", "endpoint_selection":
 env.cr.commit()
 evaluate("100 threshold rules (windows 5-60 min), one incident per endpoint", threshold)
 evaluate("90 threshold + 10 burn-rate rules (windows up to 1 day of data)", threshold[:90] | burn)
+
 env.cr.execute("SELECT pg_total_relation_size('api_monitor_bucket'), count(*) FROM api_monitor_bucket")
 size, rows = env.cr.fetchone()
 print("RESULT " + json.dumps({"storage": size, "rows": rows}))
@@ -87,6 +89,38 @@ for kind, weight in (("threshold", 1), ("burn_rate", core_backtest.BURN_RATE_WEI
     print("RESULT " + json.dumps({"backtest": kind, "groups": groups, "evaluations": groups * 1441, "seconds": took,
                                   "peak": memory("VmHWM") - rss, "incidents": len(wizard.line_ids)}))
     env.cr.rollback()
+
+# a storm: every endpoint fails at once (the database behind them went down), one rule watches them all
+pd, slack = env.ref("api_monitor.receiver_pagerduty"), env.ref("api_monitor.receiver_slack")
+pd.write({"url": SANDBOX + "/v2/enqueue", "routing_key": "R0UT1NGKEY0123456789abcdefABCDEF", "timeout": 5})
+slack.write({"slack_webhook_url": SANDBOX + "/slack/ops", "timeout": 5})
+env.cr.execute("""UPDATE api_monitor_bucket SET server_errors = requests
+                  WHERE start > (now() AT TIME ZONE 'UTC') - interval '10 minutes'""")
+Rule.search([]).write({"active": False})
+for limit in (10, 0):
+    rule = Rule.create({"name": f"storm {limit}", "endpoint_selection": "all", "group_by": "endpoint",
+                        "pending_minutes": 1, "storm_limit": limit, "receiver_ids": [(6, 0, [pd.id, slack.id])]})
+    env.cr.commit()
+    now = time.time()
+    Rule._evaluate(now=now)
+    env.cr.commit()
+    t0 = time.perf_counter()
+    Rule._evaluate(now=now + 65)
+    env.cr.commit()
+    evaluation = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    env["api.monitor.notification"]._cron_deliver()
+    env.cr.commit()
+    delivery = time.perf_counter() - t0
+    alerts = env["api.monitor.alert"].search_count([("rule_id", "=", rule.id), ("state", "=", "firing")])
+    incidents = env["api.monitor.incident"].search([("rule_id", "=", rule.id)])
+    print("RESULT " + json.dumps({"storm_limit": limit, "firing": alerts, "incidents": len(incidents),
+                                  "evaluation": evaluation, "delivery": delivery,
+                                  "queued": len(incidents.notification_ids),
+                                  "sent": len(incidents.notification_ids.filtered(lambda n: n.state == "sent"))}))
+    rule.active = False
+    env.cr.commit()
+
 '''
 
 
@@ -97,7 +131,7 @@ def main() -> int:
         return 0
     work = Path(tempfile.mkdtemp(prefix="api_monitor_eval_"))
     try:
-        with Postgres() as pg:
+        with Postgres() as pg, Sandbox() as sandbox:
             odoo.install(pg, DB, "api_monitor", work)
             print(f"seeding {ENDPOINTS} endpoints x {MINUTES} minutes of buckets ...", file=sys.stderr, flush=True)
             pg.psql(f"""
@@ -116,12 +150,14 @@ def main() -> int:
                 ANALYZE api_monitor_bucket; ANALYZE api_monitor_bucket_hour;""", DB)
             out = subprocess.run(odoo.command(pg, DB, "shell", "--no-http", preload=False)[:2] + ["shell"]
                                  + odoo.command(pg, DB, preload=True)[2:] + ["--no-http"],
-                                 input=SHELL.replace("__PROFILE__", repr(os.environ.get("BENCH_PROFILE", ""))),
+                                 input=SHELL.replace("__PROFILE__", repr(os.environ.get("BENCH_PROFILE", "")))
+                                 .replace("SANDBOX", repr(sandbox.url)),
                                  capture_output=True, text=True, timeout=1800)
             if os.environ.get("BENCH_PROFILE"):
                 print(out.stdout)
             results = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]
-            if len(results) != 5:
+            pages = sandbox.state.snapshot()
+            if len(results) != 7:
                 print(out.stdout[-3000:], out.stderr[-3000:])
                 return 1
     finally:
@@ -136,14 +172,26 @@ def main() -> int:
           f"({ENDPOINTS // 100} endpoints failing at 10%), Odoo 18 + PostgreSQL 15 on this machine")
     print(table(["rules", "count", "endpoints", "1st: 2,000 pending s", "2nd: opens 2,000 incidents s",
                  "then: median s", "then: max s", "target (<= 1 s)"], rows))
-    storage = results[2]
+    storage, storms = results[2], results[5:7]
+    print()
+    print(f"A storm: all {ENDPOINTS} endpoints fail at once, one rule watches them all (one incident per endpoint), "
+          "PagerDuty and Slack receivers on a local stand-in")
+    print(table(["storm limit", "alerts firing", "incidents", "evaluation that fires them s", "delivery run s",
+                 "page after detection s", "notifications queued", "sent in the first run",
+                 "target (1 incident, <= 1.5 s, page <= 5 s)"],
+                [[r["storm_limit"] or "0 (off)", r["firing"], r["incidents"], f"{r['evaluation']:.2f}",
+                  f"{r['delivery']:.2f}", f"{r['evaluation'] + r['delivery']:.2f}", r["queued"], r["sent"],
+                  ("met" if r["incidents"] == 1 and r["evaluation"] <= 1.5 and r["evaluation"] + r["delivery"] <= 5
+                   else "MISSED") if r["storm_limit"] else "-"]
+                 for r in storms]))
+    print(f"PagerDuty stand-in: {len(pages['events'])} events accepted in all, {len(pages['rejected'])} refused")
     print()
     print("The largest backtests the addon accepts (one day, at the work limit), in the same Odoo process")
     print(table(["rule", "endpoint groups", "evaluations", "seconds", "memory MB (peak over start)", "would-be incidents",
                  "target (<= 30 s, <= 200 MB)"],
                 [[r["backtest"], r["groups"], r["evaluations"], f"{r['seconds']:.1f}", f"{r['peak'] / 2**20:.0f}",
                   r["incidents"], "met" if r["seconds"] <= 30 and r["peak"] <= 200 * 2**20 else "MISSED"]
-                 for r in results[3:]]))
+                 for r in results[3:5]]))
     print(f"bucket storage: {storage['rows']} rows, {storage['storage'] / 2**20:.0f} MiB with indexes: "
           f"{storage['storage'] / ENDPOINTS / 1024:.0f} KiB per endpoint per day of continuous traffic "
           f"({storage['storage'] / storage['rows']:.0f} bytes per one-minute bucket)")

@@ -2,8 +2,8 @@ import time
 
 from odoo import api, fields, models
 
-from ..core import alerting
-from ..core.rules import SEVERITY_LABELS
+from ..core import alerting, storm
+from ..core.rules import SEVERITY_LABELS, Window
 from ..core.times import to_datetime, to_epoch
 from ..storage import store, wake
 
@@ -68,19 +68,26 @@ class ApiMonitorAlert(models.Model):
         else:
             self._store(state)
         Incident = self.env["api.monitor.incident"]
+        incident = self.incident_id
+        in_storm = incident.storm and incident.state != "resolved"
         for event in outcome.events:
-            if event == alerting.FIRE:
-                self.incident_id = Incident._open(self, verdict, list(outcome.members), now)
-            elif event == alerting.ESCALATE and self.incident_id:
-                self.incident_id._escalate(state.severity, verdict, now)
-            elif event == alerting.RESOLVE and self.incident_id:
-                self.incident_id._observe(verdict)
-                self.incident_id._resolve("recovered", now=now)
-        if state.state == alerting.FIRING and self.incident_id and self.incident_id.state != "resolved":
-            if outcome.events:
-                self.incident_id._observe(verdict)
+            if event == alerting.FIRE and not in_storm:  # an endpoint in a storm joined its incident already
+                self.incident_id = incident = Incident._open(self, verdict, list(outcome.members), now)
+            elif event == alerting.ESCALATE and incident:
+                if not in_storm:
+                    incident._escalate(state.severity, verdict, now)
+                elif storm.more_severe(state.severity, incident.severity):
+                    incident._escalate(state.severity, verdict, now, endpoint=self.group_key)
+            elif event == alerting.RESOLVE and incident and not in_storm:  # a storm resolves with its last one
+                incident._observe(verdict)
+                incident._resolve("recovered", now=now)
+        if state.state == alerting.FIRING and incident and incident.state != "resolved":
+            if in_storm:
+                updates.storm_member(incident, verdict)
+            elif outcome.events:
+                incident._observe(verdict)
             else:
-                updates.observe(self.incident_id, verdict)
+                updates.observe(incident, verdict)
 
     @api.model
     def _updates(self):
@@ -104,6 +111,13 @@ class EvaluationUpdates:
     def __init__(self):
         self.alerts = []  # (alert id, last_breach_at)
         self.incidents = []  # (incident id, current ratio, peak ratio, requests, errors, detail)
+        self.storms = {}  # storm incident id: [firing endpoints, Window over them]
+
+    def storm_member(self, incident, verdict):
+        """One firing endpoint of a storm: its window counts toward the storm incident's figures."""
+        members = self.storms.setdefault(incident.id, [0, Window()])
+        members[0] += 1
+        members[1] += verdict.window
 
     def observe(self, incident, verdict):
         ratio = round(verdict.ratio or 0.0, 4)  # as the ORM rounds the incident's ratios (4 digits)

@@ -8,10 +8,10 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..core import alerting, links, notify, silences
+from ..core import alerting, links, notify, silences, storm
 from ..core import incident as lifecycle
 from ..core.chart import error_ratio_svg
-from ..core.rules import SEVERITY_LABELS
+from ..core.rules import SEVERITY_LABELS, Verdict, Window
 from ..core.times import iso, to_datetime, to_epoch
 from ..storage import store
 
@@ -44,6 +44,9 @@ class ApiMonitorIncident(models.Model):
              "rate was still high, say).")
     endpoint = fields.Char(readonly=True, required=True)
     endpoint_names = fields.Text(string="Endpoints", readonly=True)
+    storm = fields.Boolean(
+        readonly=True, help="Many endpoints of the rule fired at once: they share this incident and its one page, "
+                            "and the rule's endpoints that fire while it is open join it.")
     severity = fields.Selection(list(SEVERITY_LABELS), required=True, readonly=True, tracking=True)
     state = fields.Selection([(s, s.capitalize()) for s in lifecycle.STATES], default=lifecycle.TRIGGERED,
                              required=True, readonly=True, tracking=True, index=True,
@@ -281,27 +284,90 @@ class ApiMonitorIncident(models.Model):
         rule = alert.rule_id
         endpoint = alert.group_key if alert.group_key != "*" else self.env._(
             "%(n)s endpoints of %(rule)s", n=len(members), rule=rule.name)
-        step = lifecycle.trigger(verdict.severity, rule.receiver_ids._lifecycle())
         incident = self.create({
-            "rule_id": rule.id, "alert_id": alert.id, "endpoint": endpoint,
+            **self._figures(verdict, trigger=True), "rule_id": rule.id, "alert_id": alert.id, "endpoint": endpoint,
             "previous_incident_id": alert.incident_id.id,
             "endpoint_names": "\n".join(members) if alert.group_key == "*" else False,
-            "severity": verdict.severity, "triggered_at": to_datetime(now), "state": step.state,
-            "current_ratio": verdict.ratio or 0.0, "peak_ratio": verdict.ratio or 0.0,
-            "window_requests": verdict.window.requests, "window_errors": verdict.window.errors, "detail": verdict.detail,
-            "trigger_ratio": verdict.ratio or 0.0, "trigger_requests": verdict.window.requests,
-            "trigger_errors": verdict.window.errors,
+            "severity": verdict.severity, "triggered_at": to_datetime(now),
         })
         incident.message_post(body=self.env._("Triggered: %(detail)s.", detail=verdict.detail))
-        if incident._hold(now):
-            return incident
-        incident._notify(step)
+        incident._page(now)
+        return incident
+
+    @api.model
+    def _open_storm(self, rule, firing, now):
+        """More endpoints of ``rule`` than its storm limit fired in one evaluation (``firing``: their
+        outcomes): one incident for all of them, paged once."""
+        members = sorted(outcome.key for outcome in firing)
+        window = sum((outcome.verdict.window for outcome in firing), start=Window())
+        verdict = Verdict(True, storm.worst(outcome.verdict.severity for outcome in firing), window.ratio, window,
+                          storm.summary(len(members), window))
+        incident = self.create({
+            **self._figures(verdict, trigger=True), "rule_id": rule.id, "storm": True,
+            "endpoint": self._storm_label(len(members), rule), "endpoint_names": "\n".join(members),
+            "severity": verdict.severity, "triggered_at": to_datetime(now),
+        })
+        incident.message_post(body=self.env._(
+            "Storm: %(n)s endpoints fired at once, more than the rule's storm limit of %(limit)s. They share this "
+            "incident and its one page; endpoints of %(rule)s that fire while it is open join it, and it resolves "
+            "when none of them fires any more. %(detail)s.", n=len(members), limit=rule.storm_limit, rule=rule.name,
+            detail=verdict.detail))
+        incident._page(now)
+        return incident
+
+    @api.model
+    def _open_storm_of(self, rule):
+        return self.search([("rule_id", "=", rule.id), ("storm", "=", True), ("state", "!=", lifecycle.RESOLVED)],
+                           limit=1)
+
+    def _storm_label(self, members, rule):
+        return self.env._("Storm: %(n)s endpoints of %(rule)s", n=members, rule=rule.name)
+
+    @api.model
+    def _figures(self, verdict, trigger=False):
+        figures = {"current_ratio": verdict.ratio or 0.0, "peak_ratio": verdict.ratio or 0.0,
+                   "window_requests": verdict.window.requests, "window_errors": verdict.window.errors,
+                   "detail": verdict.detail}
+        if trigger:
+            figures.update(trigger_ratio=verdict.ratio or 0.0, trigger_requests=verdict.window.requests,
+                           trigger_errors=verdict.window.errors)
+        return figures
+
+    def _page(self, now):
+        """Send the trigger of a new incident, unless a silence holds it back."""
+        rule = self.rule_id
+        step = lifecycle.trigger(self.severity, rule.receiver_ids._lifecycle())
+        if self._hold(now):
+            return
+        self._notify(step)
         if not step.tell and rule.receiver_ids.filtered("active"):
-            incident.delivery_problem = self.env._(
+            self.delivery_problem = self.env._(
                 "Nobody was told: none of the receivers of %(rule)s is configured for %(severity)s "
                 "(set a routing key or a webhook URL in Monitoring > Receivers).", rule=rule.name,
-                severity=verdict.severity)
-        return incident
+                severity=self.severity)
+
+    def _join(self, alerts, now):
+        """The endpoints of ``alerts`` fired while this storm is open: they join it (no page of their own)."""
+        self.ensure_one()
+        alerts.incident_id = self
+        known = self._members()
+        joined = sorted(set(alerts.mapped("group_key")) - set(known))
+        if not joined:
+            return
+        members = sorted(known + joined)
+        self.write({"endpoint_names": "\n".join(members), "endpoint": self._storm_label(len(members), self.rule_id)})
+        self.message_post(body=self.env._("%(n)s more endpoints fired and joined this storm: %(names)s.",
+                                          n=len(joined), names=storm.names(joined)))
+
+    def _storm_evaluated(self, now, updates):
+        """After an evaluation of its rule: the storm's figures over the endpoints that still fire, or its
+        resolution when none does."""
+        self.ensure_one()
+        firing, window = updates.storms.pop(self.id, (0, Window()))
+        if firing:
+            self._observe(Verdict(True, None, window.ratio, window, storm.summary(firing, window)))
+        else:
+            self._resolve("recovered", now=now)
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -324,12 +390,12 @@ class ApiMonitorIncident(models.Model):
         if any(self[key] != value for key, value in values.items()):
             self.write(values)
 
-    def _escalate(self, severity, verdict, now=None):
-        """A more severe tier breaches: raise the severity and, unless someone already acknowledged or a silence
-        matches it, page."""
+    def _escalate(self, severity, verdict, now=None, endpoint=""):
+        """A more severe tier breaches (on ``endpoint`` of a storm): raise the severity and, unless someone
+        already acknowledged or a silence matches it, page."""
         self.severity = severity
-        self.message_post(body=self.env._("Escalated to %(severity)s: %(detail)s.", severity=severity,
-                                          detail=verdict.detail))
+        detail = f"{endpoint}: {verdict.detail}" if endpoint else verdict.detail
+        self.message_post(body=self.env._("Escalated to %(severity)s: %(detail)s.", severity=severity, detail=detail))
         if self.state == lifecycle.TRIGGERED and self._hold(now or time.time()):
             return
         self.held = False
@@ -408,8 +474,9 @@ class ApiMonitorIncident(models.Model):
             incident.write({"state": step.state, "resolution": resolution, "resolved_at": resolved_at, "held": False,
                             "resolved_by_id": by.id if by else False,
                             "time_to_resolve": incident._minutes_since_trigger(resolved_at)})
-            alert = incident.alert_id
-            if alert and alert.incident_id == incident and alert.state != "resolved":
+            # the alert (or a storm's alerts) still firing for it: their episode ends with the incident
+            for alert in self.env["api.monitor.alert"].search([("incident_id", "=", incident.id),
+                                                               ("state", "=", alerting.FIRING)]):
                 alert._store(alerting.resolve_manually(alert._core_state(), now))
             who = actor or (by.name if by else "")
             incident.message_post(body=self.env._("Resolved: %(how)s%(who)s.", how=labels[resolution],

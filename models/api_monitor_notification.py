@@ -41,6 +41,7 @@ class ApiMonitorNotification(models.Model):
     first_attempt_at = fields.Datetime(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True, default=fields.Datetime.now, index=True)
     sent_at = fields.Datetime(readonly=True)
+    last_attempt_at = fields.Datetime(readonly=True, index="btree_not_null")
     last_status = fields.Integer(string="Last HTTP status", readonly=True)
     last_error = fields.Char(readonly=True, groups=MANAGER)
     response = fields.Text(readonly=True, groups=MANAGER)
@@ -59,17 +60,28 @@ class ApiMonitorNotification(models.Model):
         The oldest pending notification of each incident and receiver goes first (a resolve never overtakes
         its trigger). Receivers are sent to side by side, one thread each, so a receiver that hangs or
         fails delays no other; within one receiver, notifications go in order, and one that got no answer
-        holds back that receiver's others until the next run. Whatever one notification does, it is decided
-        on its own, and the others are delivered.
+        holds back that receiver's others until the next run. A receiver whose service limits its rate
+        (PagerDuty: about 120 events a minute per integration key) is sent no more than its limit allows; the
+        rest wait, in order, for the next run, which comes when the limit has room again. Whatever one
+        notification does, it is decided on its own, and the others are delivered.
         """
         auto_commit = not odoo_module.current_test  # the tests run in one transaction
         cr = self.env.cr
-        due = self.search([("state", "=", "pending"), ("next_attempt_at", "<=", to_datetime(time.time()))],
+        now = time.time()
+        due = self.search([("state", "=", "pending"), ("next_attempt_at", "<=", to_datetime(now))],
                           order="id", limit=limit)
-        started, waiting, by_receiver = set(), set(), {}
+        started, waiting, by_receiver, room, room_again = set(), set(), {}, {}, []
         for notification in due:
             lane = (notification.incident_id.id, notification.receiver_id.id)
             if lane in waiting:
+                continue
+            receiver = notification.receiver_id
+            if receiver.id not in room:
+                room[receiver.id], again = receiver._rate_room(now)
+                if again:
+                    room_again.append(again)
+            if room[receiver.id] <= 0:
+                waiting.add(lane)
                 continue
             if lane not in started and notification._has_older_pending():  # an older one waits for its retry
                 waiting.add(lane)
@@ -78,6 +90,9 @@ class ApiMonitorNotification(models.Model):
                 waiting.add(lane)
                 continue
             started.add(lane)
+            room[receiver.id] -= 1
+            if room[receiver.id] == 0:
+                room_again.append(now + receiver._rate_limit_seconds())
             try:
                 outbound, config = notification._prepare()
             except (ValueError, TypeError, KeyError) as exc:  # not configured, a body too big, a payload unread
@@ -102,7 +117,7 @@ class ApiMonitorNotification(models.Model):
                     cr.commit()  # pylint: disable=invalid-commit
         for thread in threads:
             thread.join()
-        self._schedule_next()
+        self._schedule_next(min(room_again, default=None))
 
     def _has_older_pending(self):
         return bool(self.search_count([
@@ -139,7 +154,7 @@ class ApiMonitorNotification(models.Model):
             give_up = float(self.env["ir.config_parameter"].sudo().get_param(PARAM_GIVE_UP_MINUTES, "60") or 60) * 60
             decision = notify.decide(answer.status, answer.error, self.attempts + 1, now, first,
                                      notify.RetryPolicy(give_up_after=give_up), answer.retry_after)
-        values = {"attempts": self.attempts + 1, "first_attempt_at": to_datetime(first),
+        values = {"attempts": self.attempts + 1, "first_attempt_at": to_datetime(first), "last_attempt_at": to_datetime(now),
                   "last_status": answer.status or 0, "last_error": decision.reason or False,
                   "response": answer.text or False}
         if decision.outcome == notify.SENT:
@@ -168,15 +183,18 @@ class ApiMonitorNotification(models.Model):
                     note=problem)
 
     @api.model
-    def _schedule_next(self):
-        """Wake the delivery again when the earliest retry is due."""
+    def _schedule_next(self, room_again=None):
+        """Wake the delivery again when the earliest retry is due, or when a rate limit that held some back
+        has room again (``room_again``)."""
         pending = self.search([("state", "=", "pending")], order="next_attempt_at", limit=1)
         if not pending:
             return
         at = to_epoch(pending.next_attempt_at)
+        if room_again is not None:
+            at = max(at, room_again) if at <= time.time() else min(at, room_again)
         cron = self.env.ref("api_monitor.ir_cron_deliver", raise_if_not_found=False)
         if cron is not None and at > time.time():
-            cron.sudo()._trigger(at=pending.next_attempt_at)
+            cron.sudo()._trigger(at=to_datetime(at))
             dbname = self.env.cr.dbname
             self.env.cr.postcommit.add(lambda: wake.wake_at(dbname, "deliver", at))
 

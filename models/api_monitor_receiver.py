@@ -6,7 +6,7 @@ from odoo.exceptions import UserError, ValidationError
 from ..core import incident as lifecycle
 from ..core import notify
 from ..core.rules import SEVERITY_LABELS
-from ..core.times import iso
+from ..core.times import iso, to_datetime, to_epoch
 
 MANAGER = "api_monitor.group_api_monitor_manager"
 SECRET_FIELDS = ("url", "routing_key", "slack_webhook_url", "webhook_secret")
@@ -93,6 +93,22 @@ class ApiMonitorReceiver(models.Model):
         """The request for ``event`` (raises ``NotConfigured`` or ``ValueError``)."""
         config = self._config()
         return notify.notifier(config.kind).request(event, config), config
+
+    def _rate_room(self, now):
+        """(how many more notifications may go now, when the limit has room again if none may) under the rate
+        limit of this receiver's service (``core.notify.ratelimit``)."""
+        self.ensure_one()
+        limit = notify.notifier(self.kind).rate_limit
+        if limit is None:
+            return float("inf"), None
+        attempts = self.env["api.monitor.notification"].sudo().search_read(
+            [("receiver_id", "=", self.id), ("last_attempt_at", ">", to_datetime(now - limit.seconds))],
+            ["last_attempt_at"])
+        return limit.room([to_epoch(a["last_attempt_at"]) for a in attempts], now)
+
+    def _rate_limit_seconds(self):
+        limit = notify.notifier(self.kind).rate_limit
+        return limit.seconds if limit else 0.0
 
     def _send(self, event):
         """Send one event now: an :class:`~..core.notify.Answer`, whatever the other side does."""

@@ -7,7 +7,7 @@ import zipfile
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..core import alerting, evaluation
+from ..core import alerting, evaluation, storm
 from ..core.export import RuleExport, alertmanager_config, prometheus_rules
 from ..core.rules import (
     SELECT_PATTERN,
@@ -25,7 +25,7 @@ _logger = logging.getLogger(__name__)
 #: the rule fields whose change is marked on the incidents opened after it (what decides or routes a page)
 _MARKED = ("active", "kind", "endpoint_selection", "endpoint_ids", "endpoint_pattern", "group_by", "threshold",
            "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes", "objective", "page_severity",
-           "ticket_severity", "severity", "receiver_ids")
+           "ticket_severity", "severity", "receiver_ids", "storm_limit")
 
 
 class ApiMonitorRule(models.Model):
@@ -72,6 +72,10 @@ class ApiMonitorRule(models.Model):
     ticket_severity = fields.Selection(list(SEVERITY_LABELS), default="P3", required=True, tracking=True,
                                        help="Severity of the slow-burn (ticket) tiers: 3x over 1d and 2h, 1x over 3d and 6h.")
     severity = fields.Selection(list(SEVERITY_LABELS), default="P1", required=True, tracking=True)
+    storm_limit = fields.Integer(
+        string="Storm above (endpoints)", default=storm.DEFAULT_LIMIT, tracking=True,
+        help="When more endpoints than this fire in one evaluation, they make one incident for the rule and one "
+             "page, and endpoints that fire while it is open join it. 0: one incident per endpoint, always.")
     receiver_ids = fields.Many2many("api.monitor.receiver", string="Receivers", tracking=True)
     runbook_url = fields.Char(string="Runbook URL", tracking=True)
     dashboard_url_template = fields.Char(
@@ -132,6 +136,14 @@ class ApiMonitorRule(models.Model):
             ticket_severity=self.ticket_severity, runbook_url=self.runbook_url or "",
             dashboard_url_template=self.dashboard_url_template or "", logs_url_template=self.logs_url_template or "",
         )
+
+    @api.constrains("storm_limit")
+    def _check_storm_limit(self):
+        for rule in self:
+            if rule.storm_limit < 0:
+                raise ValidationError(self.env._(
+                    "The storm limit of %(rule)s must be 0 (no storm control) or a number of endpoints, not "
+                    "%(limit)s.", rule=rule.name, limit=rule.storm_limit))
 
     @api.constrains("kind", "threshold", "window_minutes", "min_requests", "pending_minutes", "keep_firing_minutes",
                     "objective", "endpoint_selection", "endpoint_pattern", "severity", "page_severity",
@@ -217,12 +229,8 @@ class ApiMonitorRule(models.Model):
         for rule_id, rule_outcomes in by_rule.items():
             try:
                 with cr.savepoint():
-                    for outcome in rule_outcomes:
-                        alert = alerts.get((rule_id, outcome.key)) or Alert.create(
-                            {"rule_id": rule_id, "group_key": outcome.key})
-                        alert._apply(outcome, now, updates)
-                        if outcome.next_at is not None:
-                            wake.append(outcome.next_at)
+                    rules.browse(rule_id)._apply_outcomes(rule_outcomes, alerts, now, updates)
+                    wake.extend(outcome.next_at for outcome in rule_outcomes if outcome.next_at is not None)
             except Exception:  # noqa: BLE001 - one rule never stops the others
                 _logger.exception("api_monitor: the outcome of rule id %s could not be stored; other rules go on",
                                   rule_id)
@@ -231,6 +239,27 @@ class ApiMonitorRule(models.Model):
         if wake:
             Alert._wake_evaluator_at(min(wake))
         return len(outcomes)
+
+    def _apply_outcomes(self, outcomes, alerts, now, updates):
+        """Store one evaluation's outcomes of this rule: its alert states, and the incidents they open, update
+        and resolve. Endpoints that fire in a storm (``core.storm``) share one incident."""
+        self.ensure_one()
+        Alert = self.env["api.monitor.alert"]
+        new = [outcome.key for outcome in outcomes if (self.id, outcome.key) not in alerts]
+        if new:
+            for alert in Alert.create([{"rule_id": self.id, "group_key": key} for key in new]):
+                alerts[(self.id, alert.group_key)] = alert
+        Incident = self.env["api.monitor.incident"]
+        firing = [outcome for outcome in outcomes if alerting.FIRE in outcome.events]
+        storm_incident = Incident._open_storm_of(self)
+        if self.group_by == "endpoint" and storm.joins_storm(len(firing), self.storm_limit, bool(storm_incident)):
+            if not storm_incident:
+                storm_incident = Incident._open_storm(self, firing, now)
+            storm_incident._join(Alert.union(*(alerts[(self.id, outcome.key)] for outcome in firing)), now)
+        for outcome in outcomes:
+            alerts[(self.id, outcome.key)]._apply(outcome, now, updates)
+        if storm_incident:
+            storm_incident._storm_evaluated(now, updates)
 
     # -- export to Prometheus and Alertmanager ---------------------------------------------------
     def _export_spec(self, endpoints):

@@ -17,5 +17,6 @@ from . import (
     test_settings,
     test_silences,
     test_store,
+    test_storm,
     test_tours,
 )

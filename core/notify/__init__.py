@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .event import ACKNOWLEDGE, EVENTS, RESOLVE, TRIGGER, IncidentEvent, encode  # noqa: F401
+from .ratelimit import RateLimit
 from .retry import FAILED, GAVE_UP, RETRY, SENT, Decision, RetryPolicy, decide, parse_retry_after  # noqa: F401
 from .transport import Answer, Outbound, scrub, send  # noqa: F401
 
@@ -57,7 +58,8 @@ class Notifier:
 
     ``build(event, config) -> body`` makes the JSON body; ``destination(config)`` the URL to POST to;
     ``actions`` the events the kind takes (Alertmanager has no acknowledge); ``required`` the config fields
-    it cannot send without, with what to tell the user.
+    it cannot send without, with what to tell the user; ``rate_limit`` what its service accepts (None: no
+    documented limit).
     """
 
     kind: str
@@ -66,6 +68,7 @@ class Notifier:
     destination: object
     actions: tuple[str, ...] = EVENTS
     required: tuple[tuple[str, str], ...] = field(default=())
+    rate_limit: RateLimit | None = None
 
     def request(self, event: IncidentEvent, config: ReceiverConfig) -> Outbound:
         """The HTTP request for ``event``; raises :class:`NotConfigured` or ``ValueError`` (body too big)."""

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from .. import notify
+from . import ratelimit
 from .event import SAMPLE_IDS_LIMIT, TRIGGER, IncidentEvent
 
 URL = "https://events.pagerduty.com/v2/enqueue"
@@ -52,6 +53,7 @@ NOTIFIER = notify.Notifier(
     build=lambda event, config: body(event, config.routing_key),
     destination=lambda config: config.url or URL,
     required=(("routing_key", "{name} has no routing key: set it in Monitoring > Receivers."),),
+    rate_limit=ratelimit.PAGERDUTY,
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from .. import notify
+from . import ratelimit
 from .event import ACKNOWLEDGE, RESOLVE, TRIGGER, IncidentEvent, percent
 
 TEXT_LIMIT = 3000
@@ -53,4 +54,5 @@ NOTIFIER = notify.Notifier(
     build=lambda event, config: body(event),
     destination=lambda config: config.slack_webhook_url,
     required=(("slack_webhook_url", "{name} has no Slack webhook URL: set it in Monitoring > Receivers."),),
+    rate_limit=ratelimit.SLACK,
 )
