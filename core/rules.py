@@ -299,13 +299,13 @@ def check_rule(rule: RuleFields, retention_days: int) -> None:
             raise RuleError(f"The threshold is a ratio between 0 and 1 (0.05 means 5%); {rule.threshold:g} is not.")
         if not 1 <= rule.window_minutes <= retention_days * 1440:
             raise RuleError(f"The window must be between 1 minute (the bucket width) and {retention_days * 1440} "
-                            f"minutes (the {retention_days} days of bucket retention); {rule.window_minutes} is not.")
+                            f"minutes (the {retention_days} days of history kept); {rule.window_minutes} is not.")
     else:
         if not 0 < rule.objective < 1:
             raise RuleError(f"The objective is a ratio between 0 and 1 (0.999 means 99.9%); {rule.objective:g} is not.")
         if max(tier.long for tier in workbook_tiers()) > retention_days * 1440:
-            raise RuleError(f"Burn-rate rules look back 3 days: raise the bucket retention to at least 3 days "
-                            f"(it is {retention_days}).")
+            raise RuleError(f"Burn-rate rules look back 3 days: keep at least 3 days of history "
+                            f"({retention_days} are kept).")
     if rule.min_requests < 1:
         raise RuleError(f"The minimum number of requests must be at least 1; {rule.min_requests} is not.")
     for label, minutes in (("pending time", rule.pending_minutes), ("keep-firing time", rule.keep_firing_minutes)):

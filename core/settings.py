@@ -18,12 +18,14 @@ PARAM_TOKEN = "api_monitor.metrics_token"
 PARAM_ALLOWLIST = "api_monitor.metrics_allowlist"
 PARAM_FLUSH_INTERVAL = "api_monitor.flush_interval"
 PARAM_RETENTION_DAYS = "api_monitor.bucket_retention_days"
+PARAM_HOURLY_MONTHS = "api_monitor.hourly_retention_months"
 PARAM_ENDPOINT_CAP = "api_monitor.endpoint_cap"
 PARAM_ANONYMOUS_CAP = "api_monitor.anonymous_endpoint_cap"
 PARAM_EXCLUSIONS = "api_monitor.excluded_endpoints"
 
 FLUSH_INTERVAL_RANGE = (1, 60)
 RETENTION_DAYS_RANGE = (1, 400)
+HOURLY_MONTHS_RANGE = (1, 120)
 ENDPOINT_CAP_RANGE = (10, 100_000)
 ANONYMOUS_CAP_RANGE = (0, 1_000)
 
@@ -37,13 +39,28 @@ class Settings:
     """What a process needs to record and flush; defaults are what a fresh install uses."""
 
     flush_interval: int = 5
-    retention_days: int = 8
+    #: days of one-minute buckets as rows of their own; older minutes are compacted into their hourly rows
+    retention_days: int = 2
+    #: months of hourly rows (with the compacted minutes in them)
+    hourly_months: int = 13
     endpoint_cap: int = DEFAULT_CAP
     #: of the cap, how many names requests without an authenticated user may add
     anonymous_endpoint_cap: int = DEFAULT_ANONYMOUS_CAP
     #: route prefixes: a request whose endpoint starts with one is not counted (``str.startswith`` takes
     #: the tuple as it is)
     exclusions: tuple[str, ...] = DEFAULT_EXCLUSIONS
+
+    @property
+    def history_days(self) -> int:
+        """Days of traffic kept at one-minute resolution, compacted or not: how far back a rule may look."""
+        return max(self.retention_days, 28 * self.hourly_months)
+
+    @property
+    def detail_days(self) -> int:
+        """Days of server-error samples and causes kept (small: twenty samples an endpoint), and of idleness
+        after which an endpoint is forgotten: at least eight, so that last week's incidents keep their causes
+        and a weekly job's endpoint outlives its idle week."""
+        return max(self.retention_days, 8)
 
 
 def check_range(label: str, value: int, bounds: tuple[int, int]) -> int:
@@ -112,6 +129,7 @@ def load(get: Callable[[str], str | None]) -> Settings:
     return Settings(
         flush_interval=integer(PARAM_FLUSH_INTERVAL, defaults.flush_interval, FLUSH_INTERVAL_RANGE),
         retention_days=integer(PARAM_RETENTION_DAYS, defaults.retention_days, RETENTION_DAYS_RANGE),
+        hourly_months=integer(PARAM_HOURLY_MONTHS, defaults.hourly_months, HOURLY_MONTHS_RANGE),
         endpoint_cap=integer(PARAM_ENDPOINT_CAP, defaults.endpoint_cap, ENDPOINT_CAP_RANGE),
         anonymous_endpoint_cap=integer(PARAM_ANONYMOUS_CAP, defaults.anonymous_endpoint_cap, ANONYMOUS_CAP_RANGE),
         exclusions=exclusions,

@@ -33,16 +33,18 @@ class ApiMonitorBucket(models.Model):
 
     @api.model
     def _cron_prune(self):
-        """Delete buckets and failure samples older than the configured retention, and forget the endpoints
-        that had no traffic for as long."""
+        """Compact the minute buckets older than the minute retention into their hourly rows, delete hourly rows
+        older than the hourly retention and server-error samples and causes older than a week or so, and forget
+        the endpoints that had no traffic for as long."""
         self.env.flush_all()
         settings = store.load_settings(self.env.cr)
-        buckets, failures = store.prune(self.env.cr, settings.retention_days)
-        evicted = store.evict_endpoints(self.env.cr, settings.retention_days)
+        buckets, failures = store.prune(self.env.cr, settings)
+        self.invalidate_model()
+        evicted = store.evict_endpoints(self.env.cr, settings.detail_days)
         if evicted:
             self.env["api.monitor.endpoint"].invalidate_model()
         _logger.info(
-            "api_monitor: pruned %s buckets and %s failure samples older than %s days, forgot %s idle endpoints",
-            buckets, failures, settings.retention_days, len(evicted),
+            "api_monitor: compacted %s minute buckets older than %s days, deleted %s failure samples, forgot %s "
+            "idle endpoints", buckets, settings.retention_days, failures, len(evicted),
         )
         return buckets, failures

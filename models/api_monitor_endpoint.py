@@ -1,5 +1,3 @@
-import time
-
 from odoo import api, fields, models
 
 from ..storage import store
@@ -44,7 +42,7 @@ class ApiMonitorEndpoint(models.Model):
         minutes = self.env.context.get(PERIOD_KEY) or DEFAULT_PERIOD
         minutes = min(max(int(minutes), 1), 31 * 24 * 60)
         self.env["api.monitor.bucket"].flush_model()
-        totals = store.endpoint_totals(self.env.cr, self.mapped("name"), time.time() - minutes * 60)
+        totals = store.endpoint_totals(self.env.cr, self.mapped("name"), minutes)
         for endpoint in self:
             requests, errors = totals.get(endpoint.name, (0, 0))
             endpoint.period_requests, endpoint.period_errors = requests, errors

@@ -149,7 +149,7 @@ class ApiMonitorRule(models.Model):
                     "objective", "endpoint_selection", "endpoint_pattern", "severity", "page_severity",
                     "ticket_severity", "runbook_url", "dashboard_url_template", "logs_url_template")
     def _check_rule(self):
-        retention = store.load_settings(self.env.cr).retention_days
+        retention = store.load_settings(self.env.cr).history_days
         for rule in self:
             try:
                 check_rule(rule._rule_fields(), retention)
@@ -213,7 +213,7 @@ class ApiMonitorRule(models.Model):
         if not inputs:
             self.env["api.monitor.incident"]._release_held(now)
             return 0
-        retention = store.load_settings(cr).retention_days
+        retention = store.load_settings(cr).history_days
         windows = sorted({w for rule in inputs for w in rule.spec.windows})
         Alert = self.env["api.monitor.alert"]
         alerts = {(a.rule_id.id, a.group_key): a for a in Alert.search([("rule_id", "in", rules.ids)])}
@@ -293,7 +293,7 @@ class ApiMonitorRule(models.Model):
 
     def _pattern_usable(self):
         try:
-            check_rule(self._rule_fields(), store.load_settings(self.env.cr).retention_days)
+            check_rule(self._rule_fields(), store.load_settings(self.env.cr).history_days)
         except RuleError:
             return False
         return True

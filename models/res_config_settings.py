@@ -35,9 +35,14 @@ class ResConfigSettings(models.TransientModel):
         help="How often each Odoo process writes its counts; server errors are written within a second.",
     )
     api_monitor_bucket_retention_days = fields.Integer(
-        string="Keep time buckets (days)",
+        string="Keep minute rows (days)",
         config_parameter=monitor_settings.PARAM_RETENTION_DAYS,
         default=_DEFAULTS.retention_days,
+    )
+    api_monitor_hourly_retention_months = fields.Integer(
+        string="Keep compacted history (months)",
+        config_parameter=monitor_settings.PARAM_HOURLY_MONTHS,
+        default=_DEFAULTS.hourly_months,
     )
     api_monitor_endpoint_cap = fields.Integer(
         string="Distinct endpoints at most",
@@ -63,6 +68,7 @@ class ResConfigSettings(models.TransientModel):
         "api_monitor_metrics_allowlist",
         "api_monitor_flush_interval",
         "api_monitor_bucket_retention_days",
+        "api_monitor_hourly_retention_months",
         "api_monitor_endpoint_cap",
         "api_monitor_anonymous_endpoint_cap",
         "api_monitor_excluded_endpoints",
@@ -76,9 +82,14 @@ class ResConfigSettings(models.TransientModel):
                     "The flush interval", rec.api_monitor_flush_interval, monitor_settings.FLUSH_INTERVAL_RANGE
                 )
                 monitor_settings.check_range(
-                    "The bucket retention in days",
+                    "The days of minute rows kept",
                     rec.api_monitor_bucket_retention_days,
                     monitor_settings.RETENTION_DAYS_RANGE,
+                )
+                monitor_settings.check_range(
+                    "The months of compacted history kept",
+                    rec.api_monitor_hourly_retention_months,
+                    monitor_settings.HOURLY_MONTHS_RANGE,
                 )
                 monitor_settings.check_range(
                     "The cap on distinct endpoints", rec.api_monitor_endpoint_cap, monitor_settings.ENDPOINT_CAP_RANGE

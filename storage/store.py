@@ -17,6 +17,7 @@ import time
 import odoo.sql_db
 from odoo.tools import SQL
 
+from ..core import compaction
 from ..core import settings as settings_mod
 from ..core.endpoints import OTHER, UNMATCHED
 from ..core.exposition import Snapshot
@@ -62,6 +63,8 @@ RAW_TABLES = {
             endpoint varchar NOT NULL,
             requests bigint NOT NULL DEFAULT 0,
             server_errors bigint NOT NULL DEFAULT 0,
+            minute_requests integer[],
+            minute_server_errors integer[],
             PRIMARY KEY (start, endpoint)
         )""",
     "api_monitor_stat": """
@@ -81,10 +84,20 @@ RAW_TABLES = {
 WEBHOOK_EVENT_DAYS = 7
 
 
+#: columns added since a table was first created (an upgrade adds them)
+ADDED_COLUMNS = (
+    ("api_monitor_bucket_hour", "minute_requests", "integer[]"),
+    ("api_monitor_bucket_hour", "minute_server_errors", "integer[]"),
+)
+
+
 def create_tables(cr) -> None:
     """The tables outside the ORM (the ``api.monitor.store`` model's ``init``)."""
     for ddl in RAW_TABLES.values():
         cr.execute(ddl)
+    for table, column, kind in ADDED_COLUMNS:
+        cr.execute(SQL("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", SQL.identifier(table), SQL.identifier(column),
+                       SQL(kind)))
 
 
 def ensure_unique(cr, table: str, name: str, columns: tuple[str, ...]) -> None:
@@ -385,14 +398,14 @@ def causes(cr, endpoints: list[str], start: float, end: float) -> list[tuple[str
     return [(f, int(n), float(first), float(last)) for f, n, first, last in cr.fetchall()]
 
 
-def endpoint_totals(cr, names: list[str], since: float) -> dict[str, tuple[int, int]]:
-    """``{endpoint: (requests, server errors)}`` of ``names`` since ``since``; endpoints without traffic are left out."""
-    cr.execute(
-        """SELECT endpoint, SUM(requests), SUM(server_errors) FROM api_monitor_bucket
-           WHERE endpoint = ANY(%s) AND start >= %s GROUP BY endpoint""",
-        [list(names), _utc(since)],
-    )
-    return {name: (int(n), int(e)) for name, n, e in cr.fetchall()}
+def endpoint_totals(cr, names: list[str], minutes: int, now: float | None = None) -> dict[str, tuple[int, int]]:
+    """``{endpoint: (requests, server errors)}`` of ``names`` over the last ``minutes`` (a window as the rules
+    sum it: long ones from hourly rows); endpoints without traffic are left out."""
+    now = time.time() if now is None else now
+    wanted = set(names)
+    return {name: (sums[minutes].requests, sums[minutes].errors)
+            for name, sums in window_sums(cr, now, [minutes]).items()
+            if name in wanted and sums[minutes].requests}
 
 
 def window_sums(cr, now: float, windows: list[int]) -> dict[str, dict[int, Window]]:
@@ -416,16 +429,17 @@ def window_sums(cr, now: float, windows: list[int]) -> dict[str, dict[int, Windo
     if long:
         ranges.append(("start >= %s", [_utc(min(part.last_hour for part in long.values()))]))
     result: dict[str, dict[int, Window]] = {}
-    _sum_by_endpoint(cr, "api_monitor_bucket", minute_conditions,
-                     (f"({' OR '.join(sql for sql, _ in ranges)}) AND start <= %s",
-                      [p for _, params in ranges for p in params] + [_utc(now)]),
-                     [*short, *long], result)
+    # the far ends of long windows may lie in compacted hours: the hour before each first whole hour
+    far_hours = (min(p.first_hour for p in long.values()) - HOUR, max(p.first_hour for p in long.values())) if long else None
+    _sum_by_endpoint(cr, _minutes(f"({' OR '.join(sql for sql, _ in ranges)}) AND start <= %s",
+                                  [p for _, params in ranges for p in params] + [_utc(now)], far_hours),
+                     minute_conditions, [*short, *long], result)
     if long:
-        _sum_by_endpoint(cr, "api_monitor_bucket_hour",
+        _sum_by_endpoint(cr, ("(SELECT start, endpoint, requests, server_errors FROM api_monitor_bucket_hour "
+                              "WHERE start >= %s AND start < %s) hours",
+                              [_utc(min(p.first_hour for p in long.values())), _utc(max(p.last_hour for p in long.values()))]),
                          [("start >= %s AND start < %s", [_utc(part.first_hour), _utc(part.last_hour)])
                           for part in long.values()],
-                         ("start >= %s AND start < %s", [_utc(min(p.first_hour for p in long.values())),
-                                                         _utc(max(p.last_hour for p in long.values()))]),
                          list(long), result)
     for sums in result.values():
         for w in windows:
@@ -433,29 +447,47 @@ def window_sums(cr, now: float, windows: list[int]) -> dict[str, dict[int, Windo
     return result
 
 
-def _sum_by_endpoint(cr, table: str, conditions: list[tuple[str, list]], where: tuple[str, list],
-                     windows: list[int], result: dict) -> None:
-    """Add to ``result`` each endpoint's requests and server errors under each condition (one per window)."""
+def _sum_by_endpoint(cr, source: tuple[str, list], conditions: list[tuple[str, list]], windows: list[int],
+                     result: dict) -> None:
+    """Add to ``result`` each endpoint's requests and server errors of ``source`` (a FROM item with its
+    parameters) under each condition (one per window)."""
     columns = ", ".join(
         f"COALESCE(SUM(requests) FILTER (WHERE {sql}), 0), COALESCE(SUM(server_errors) FILTER (WHERE {sql}), 0)"
         for sql, _ in conditions)
     params = [p for _, condition_params in conditions for p in condition_params * 2]
-    cr.execute(f"SELECT endpoint, {columns} FROM {table} WHERE {where[0]} GROUP BY endpoint",  # noqa: S608
-               [*params, *where[1]])
+    cr.execute(f"SELECT endpoint, {columns} FROM {source[0]} GROUP BY endpoint",  # noqa: S608
+               [*params, *source[1]])
     for row in cr.fetchall():
         sums = result.setdefault(row[0], {})
         for i, w in enumerate(windows):
             sums[w] = sums.get(w, _ZERO) + Window(int(row[1 + 2 * i]), int(row[2 + 2 * i]))
 
 
+def _minutes(where: str, params: list, hours: tuple[float, float] | None) -> tuple[str, list]:
+    """A FROM item of one-minute counts ``(start, endpoint, requests, server_errors)`` matching ``where``: the
+    minute buckets, and, of the hourly rows starting in ``[hours)``, the minutes compaction moved into them.
+    Each minute lives in one of the two places, so sums over both are the sums of every minute."""
+    if hours is None:
+        return f"(SELECT start, endpoint, requests, server_errors FROM api_monitor_bucket WHERE {where}) minutes", params
+    return (f"""(SELECT start, endpoint, requests, server_errors FROM api_monitor_bucket WHERE {where}
+                 UNION ALL
+                 SELECT * FROM (
+                   SELECT h.start + (m.i - 1) * interval '1 minute' AS start, h.endpoint, m.requests,
+                          COALESCE(m.server_errors, 0) AS server_errors
+                   FROM api_monitor_bucket_hour h,
+                        unnest(h.minute_requests, h.minute_server_errors) WITH ORDINALITY AS m(requests, server_errors, i)
+                   WHERE h.minute_requests IS NOT NULL AND h.start >= %s AND h.start < %s) compacted
+                 WHERE (requests > 0 OR server_errors > 0) AND {where}) minutes""",
+            [*params, _utc(hours[0]), _utc(hours[1]), *params])
+
+
 def minute_series(cr, endpoints: list[str], start: float, end: float) -> list[tuple[float, int, int]]:
     """``(minute start, requests, server errors)`` of ``endpoints`` summed, for each minute in [start, end]
     with traffic."""
-    cr.execute(
-        """SELECT extract(epoch FROM start), SUM(requests), SUM(server_errors) FROM api_monitor_bucket
-           WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s GROUP BY start ORDER BY start""",
-        [list(endpoints), _utc(start), _utc(end)],
-    )
+    source, params = _minutes("endpoint = ANY(%s) AND start >= %s AND start <= %s",
+                              [list(endpoints), _utc(start), _utc(end)], (start // HOUR * HOUR, end + HOUR))
+    cr.execute(f"""SELECT extract(epoch FROM start), SUM(requests), SUM(server_errors) FROM {source}
+                   GROUP BY start ORDER BY start""", params)  # noqa: S608
     return [(float(t), int(n), int(e)) for t, n, e in cr.fetchall()]
 
 
@@ -463,12 +495,11 @@ def endpoint_minutes(cr, endpoints: list[str], start: float, end: float, page: i
     """``(endpoint, [(minute start, requests, server errors), ...])`` for each of ``endpoints`` with traffic in
     [start, end], one endpoint at a time, read through a server-side cursor: memory holds one page of rows
     and one endpoint's minutes, however long the period."""
-    cr.execute(
-        """DECLARE api_monitor_minutes NO SCROLL CURSOR FOR
-           SELECT endpoint, extract(epoch FROM start), requests, server_errors FROM api_monitor_bucket
-           WHERE endpoint = ANY(%s) AND start >= %s AND start <= %s ORDER BY endpoint, start""",
-        [sorted(endpoints), _utc(start), _utc(end)],
-    )
+    source, params = _minutes("endpoint = ANY(%s) AND start >= %s AND start <= %s",
+                              [sorted(endpoints), _utc(start), _utc(end)], (start // HOUR * HOUR, end + HOUR))
+    cr.execute(f"""DECLARE api_monitor_minutes NO SCROLL CURSOR FOR
+                   SELECT endpoint, extract(epoch FROM start), SUM(requests), SUM(server_errors) FROM {source}
+                   GROUP BY endpoint, start ORDER BY endpoint, start""", params)  # noqa: S608
     try:
         name, minutes = None, []
         while True:
@@ -489,13 +520,53 @@ def endpoint_minutes(cr, endpoints: list[str], start: float, end: float, page: i
 
 
 # -- housekeeping ----------------------------------------------------------------------------------------
-def prune(cr, retention_days: int, now: float | None = None) -> tuple[int, int]:
-    """Delete buckets and failure samples older than the retention; returns how many of each."""
+def compact(cr, minute_days: int, now: float | None = None) -> int:
+    """Move the minute buckets of the hours older than ``minute_days`` into their hourly rows' minute arrays
+    (``core.compaction``), an hour at a time; returns how many minute buckets moved. A minute bucket that
+    arrives for an hour compacted already is added to its arrays at the next compaction."""
     now = time.time() if now is None else now
-    cutoff = _utc(now - retention_days * 86400)
-    cr.execute("DELETE FROM api_monitor_bucket WHERE start < %s", [cutoff])
-    buckets = cr.rowcount
-    cr.execute("DELETE FROM api_monitor_bucket_hour WHERE start < %s", [_utc(now - retention_days * 86400 - HOUR)])
+    end = compaction.cutoff(now, minute_days)
+    cr.execute("SELECT extract(epoch FROM MIN(start)) FROM api_monitor_bucket WHERE start < %s", [_utc(end)])
+    first = cr.fetchone()[0]
+    moved = 0
+    hour = float(first) // HOUR * HOUR if first is not None else end
+    while hour < end:
+        cr.execute("""DELETE FROM api_monitor_bucket WHERE start >= %s AND start < %s
+                      RETURNING extract(epoch FROM start), endpoint, requests, server_errors""",
+                   [_utc(hour), _utc(hour + HOUR)])
+        rows = cr.fetchall()
+        moved += len(rows)
+        hours = compaction.fold((float(t), endpoint, n, e) for t, endpoint, n, e in rows)
+        if hours:
+            execute_values(
+                cr,
+                """INSERT INTO api_monitor_bucket_hour AS h
+                     (start, endpoint, requests, server_errors, minute_requests, minute_server_errors) VALUES %s
+                   ON CONFLICT (start, endpoint) DO UPDATE SET
+                     minute_requests = (SELECT array_agg(COALESCE(a, 0) + COALESCE(b, 0) ORDER BY i)
+                                        FROM unnest(h.minute_requests, EXCLUDED.minute_requests) WITH ORDINALITY AS t(a, b, i)),
+                     minute_server_errors = CASE
+                       WHEN h.minute_server_errors IS NULL THEN EXCLUDED.minute_server_errors
+                       WHEN EXCLUDED.minute_server_errors IS NULL THEN h.minute_server_errors
+                       ELSE (SELECT array_agg(a + b ORDER BY i) FROM unnest(h.minute_server_errors,
+                             EXCLUDED.minute_server_errors) WITH ORDINALITY AS t(a, b, i)) END""",
+                sorted((_utc(start), endpoint, sum(counts), sum(errors or ()), counts, errors)
+                       for (start, endpoint), (counts, errors) in hours.items()),
+                template="(%s, %s, %s, %s, %s::integer[], %s::integer[])",
+            )
+        hour += HOUR
+    return moved
+
+
+def prune(cr, settings: Settings, now: float | None = None) -> tuple[int, int]:
+    """Compact the minute buckets older than the minute retention, delete hourly rows older than the hourly
+    retention, and server-error samples and causes older than ``settings.detail_days``; returns how many
+    minute buckets were compacted and failure samples deleted."""
+    now = time.time() if now is None else now
+    cutoff = _utc(now - settings.detail_days * 86400)
+    buckets = compact(cr, settings.retention_days, now)
+    cr.execute("DELETE FROM api_monitor_bucket_hour WHERE start < %s::timestamp - make_interval(months => %s)",
+               [_utc(now), settings.hourly_months])
     cr.execute("DELETE FROM api_monitor_failure WHERE occurred_at < %s", [cutoff])
     failures = cr.rowcount
     cr.execute("DELETE FROM api_monitor_cause_bucket WHERE start < %s", [cutoff])

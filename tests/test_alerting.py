@@ -465,8 +465,8 @@ class TestRulesAndRights(AlertingCase):
     def test_validation_messages_say_what_to_fix(self):
         cases = [
             ({"threshold": 5.0}, "The threshold is a ratio between 0 and 1 (0.05 means 5%); 5 is not."),
-            ({"window_minutes": 0}, "The window must be between 1 minute (the bucket width) and 11520 minutes "
-                                    "(the 8 days of bucket retention); 0 is not."),
+            ({"window_minutes": 0}, "The window must be between 1 minute (the bucket width) and 524160 minutes "
+                                    "(the 364 days of history kept); 0 is not."),
             ({"min_requests": 0}, "The minimum number of requests must be at least 1; 0 is not."),
             ({"kind": "burn_rate", "objective": 1.5}, "The objective is a ratio between 0 and 1 (0.999 means 99.9%); "
                                                       "1.5 is not."),
@@ -561,6 +561,52 @@ class TestWindowSums(AlertingCase):
                 for endpoint in (e for e, e_end in ends.items() if e_end == end):
                     expected = window_sums(minutes[endpoint], now, windows)
                     self.assertEqual(sums[endpoint], expected, (endpoint, offset))
+
+    def test_compaction_keeps_every_window_sum_chart_minute_and_backtest_minute_exactly(self):
+        import random
+
+        from ..core.rules import window_sums
+
+        rng = random.Random(8)
+        names = ["/t/compact/a", "/t/compact/b"]
+        # four days of random traffic ending at T0; an endpoint is idle in about a third of its minutes
+        minutes = {e: [(T0 - m * 60, rng.randrange(1, 40), rng.randrange(3)) for m in range(4 * 1440)
+                       if rng.random() < 0.65] for e in names}
+        store.write_batch(self.env.cr, Batch(buckets={(start, e): TimeBucket(requests=n, server_errors=err)
+                                                      for e, rows in minutes.items() for start, n, err in rows}))
+        windows = (5, 60, 120, 360, 1440, 2880, 4320)
+        instants = [T0 + offset for offset in (0, 59, 61, 1799, 3599, 3600)]
+        span = (T0 - 5 * 86400, T0 + 3600)
+
+        def read():
+            sums = {now: {e: store.window_sums(self.env.cr, now, windows)[e] for e in names} for now in instants}
+            return (sums, store.minute_series(self.env.cr, names, *span),
+                    list(store.endpoint_minutes(self.env.cr, names, *span)))
+
+        before = read()
+        moved = store.compact(self.env.cr, 1, now=T0)  # every hour that ended a day before T0
+        cutoff = store._utc((T0 - 86400) // 3600 * 3600)
+        self.assertEqual(moved, sum(1 for rows in minutes.values() for start, *_ in rows
+                                    if store._utc(start) < cutoff))
+        self.env.cr.execute("SELECT count(*) FROM api_monitor_bucket WHERE endpoint = ANY(%s) AND start < %s",
+                            [names, cutoff])
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        self.env.cr.execute("SELECT count(*) FROM api_monitor_bucket_hour WHERE endpoint = ANY(%s) "
+                            "AND minute_requests IS NOT NULL", [names])
+        self.assertEqual(self.env.cr.fetchone()[0], 2 * 72)  # three days of hours, two endpoints
+        self.assertEqual(read(), before)
+        for now in instants:
+            for e in names:
+                self.assertEqual(before[0][now][e], window_sums(minutes[e], now, windows), (e, now))
+        # compacting again moves nothing; a minute that arrives late for a compacted hour counts at once, and
+        # is merged into that hour's arrays by the next compaction
+        self.assertEqual(store.compact(self.env.cr, 1, now=T0), 0)
+        late = T0 - 3 * 86400 + 120
+        store.write_batch(self.env.cr, Batch(buckets={(late, names[0]): TimeBucket(requests=7, server_errors=7)}))
+        with_late = read()
+        self.assertEqual(with_late[0][T0][names[0]][4320].errors, before[0][T0][names[0]][4320].errors + 7)
+        self.assertEqual(store.compact(self.env.cr, 1, now=T0), 1)
+        self.assertEqual(read(), with_late)
 
     def test_burn_rate_rule_pages_on_the_fast_tier(self):
         burn = self.env.ref("api_monitor.rule_slo_burn_rate")

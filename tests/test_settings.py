@@ -24,7 +24,9 @@ class TestSettings(TransactionCase):
                                               "address or a network: write addresses or CIDR blocks such as "
                                               "10.0.0.0/8, separated by commas."),
             "api_monitor_flush_interval": (0, "The flush interval must be between 1 and 60; 0 is out of range."),
-            "api_monitor_bucket_retention_days": (0, "The bucket retention in days must be between 1 and 400; 0 is out of range."),
+            "api_monitor_bucket_retention_days": (0, "The days of minute rows kept must be between 1 and 400; 0 is out of range."),
+            "api_monitor_hourly_retention_months": (0, "The months of compacted history kept must be between 1 and 120; 0 is "
+                                                       "out of range."),
             "api_monitor_endpoint_cap": (5, "The cap on distinct endpoints must be between 10 and 100000; 5 is out of range."),
             "api_monitor_excluded_endpoints": ("websocket", "Excluded endpoint 'websocket' must be a path prefix "
                                                "starting with '/', such as /websocket."),

@@ -126,7 +126,7 @@ def test_every_rule_value_that_cannot_be_evaluated_is_refused_with_what_to_chang
     cases = {
         RuleFields(threshold=0): "The threshold is a ratio between 0 and 1 (0.05 means 5%); 0 is not.",
         RuleFields(window_minutes=0): "The window must be between 1 minute (the bucket width) and 11520 minutes "
-                                      "(the 8 days of bucket retention); 0 is not.",
+                                      "(the 8 days of history kept); 0 is not.",
         RuleFields(kind="burn_rate", objective=1): "The objective is a ratio between 0 and 1 (0.999 means 99.9%); "
                                                    "1 is not.",
         RuleFields(min_requests=0): "The minimum number of requests must be at least 1; 0 is not.",

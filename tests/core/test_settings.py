@@ -55,6 +55,7 @@ def test_exclusions_must_be_path_prefixes():
 
 def test_load_uses_stored_values_and_falls_back_to_defaults_for_unusable_ones():
     stored = {PARAM_FLUSH_INTERVAL: "2", PARAM_ENDPOINT_CAP: "not a number", PARAM_EXCLUSIONS: ""}
-    assert load(stored.get) == Settings(flush_interval=2, retention_days=8, endpoint_cap=2000, exclusions=())
+    assert load(stored.get) == Settings(flush_interval=2, retention_days=2, hourly_months=13, endpoint_cap=2000,
+                                        exclusions=())
     assert load({PARAM_FLUSH_INTERVAL: "0"}.get) == Settings()
     assert load({}.get) == Settings()
