@@ -1,8 +1,8 @@
 {
     "name": "API Monitoring",
     "summary": "Count every API request by endpoint and outcome, expose /metrics, and page on high error rates",
-    # one source for Odoo 18.0 and 19.0: each prefixes its own series (18.0.1.1.0, 19.0.1.1.0)
-    "version": "1.1.0",
+    # one source for Odoo 18.0 and 19.0: each prefixes its own series (18.0.1.2.0, 19.0.1.2.0)
+    "version": "1.2.0",
     "category": "Productivity/Monitoring",
     "author": "api_monitor developers",
     "license": "LGPL-3",

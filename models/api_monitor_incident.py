@@ -316,9 +316,10 @@ class ApiMonitorIncident(models.Model):
         return incident
 
     @api.model
-    def _open_storm_of(self, rule):
-        return self.search([("rule_id", "=", rule.id), ("storm", "=", True), ("state", "!=", lifecycle.RESOLVED)],
-                           limit=1)
+    def _open_storms(self):
+        """The open storm incidents, by rule id (one at most per rule)."""
+        return {incident.rule_id.id: incident for incident in self.search(
+            [("storm", "=", True), ("state", "!=", lifecycle.RESOLVED)], order="id")}
 
     def _storm_label(self, members, rule):
         return self.env._("Storm: %(n)s endpoints of %(rule)s", n=members, rule=rule.name)

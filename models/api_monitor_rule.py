@@ -226,10 +226,11 @@ class ApiMonitorRule(models.Model):
         for outcome in outcomes:
             by_rule.setdefault(outcome.rule_id, []).append(outcome)
         wake, updates = [], Alert._updates()
+        storms = self.env["api.monitor.incident"]._open_storms()
         for rule_id, rule_outcomes in by_rule.items():
             try:
                 with cr.savepoint():
-                    rules.browse(rule_id)._apply_outcomes(rule_outcomes, alerts, now, updates)
+                    rules.browse(rule_id)._apply_outcomes(rule_outcomes, alerts, storms, now, updates)
                     wake.extend(outcome.next_at for outcome in rule_outcomes if outcome.next_at is not None)
             except Exception:  # noqa: BLE001 - one rule never stops the others
                 _logger.exception("api_monitor: the outcome of rule id %s could not be stored; other rules go on",
@@ -240,9 +241,10 @@ class ApiMonitorRule(models.Model):
             Alert._wake_evaluator_at(min(wake))
         return len(outcomes)
 
-    def _apply_outcomes(self, outcomes, alerts, now, updates):
+    def _apply_outcomes(self, outcomes, alerts, storms, now, updates):
         """Store one evaluation's outcomes of this rule: its alert states, and the incidents they open, update
-        and resolve. Endpoints that fire in a storm (``core.storm``) share one incident."""
+        and resolve. Endpoints that fire in a storm (``core.storm``) share one incident; ``storms`` are the
+        open storm incidents by rule id."""
         self.ensure_one()
         Alert = self.env["api.monitor.alert"]
         new = [outcome.key for outcome in outcomes if (self.id, outcome.key) not in alerts]
@@ -251,7 +253,7 @@ class ApiMonitorRule(models.Model):
                 alerts[(self.id, alert.group_key)] = alert
         Incident = self.env["api.monitor.incident"]
         firing = [outcome for outcome in outcomes if alerting.FIRE in outcome.events]
-        storm_incident = Incident._open_storm_of(self)
+        storm_incident = storms.get(self.id, Incident)
         if self.group_by == "endpoint" and storm.joins_storm(len(firing), self.storm_limit, bool(storm_incident)):
             if not storm_incident:
                 storm_incident = Incident._open_storm(self, firing, now)

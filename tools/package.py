@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "api_monitor"
-#: the Odoo series one source serves; each wheel carries its own series prefix (18.0.1.1.0, 19.0.1.1.0)
+#: the Odoo series one source serves; each wheel carries its own series prefix (18.0.1.2.0, 19.0.1.2.0)
 SERIES = ("18.0", "19.0")
 
 #: the project's development files: never in the addon Odoo loads from a wheel. The Odoo tests stay out too:
@@ -69,16 +69,16 @@ def stage(parent: Path, with_tests: bool = False) -> Path:
 
 
 def version() -> str:
-    """The manifest's series-free version, ``1.1.0``."""
+    """The manifest's series-free version, ``1.2.0``."""
     return ast.literal_eval((ROOT / "__manifest__.py").read_text())["version"]
 
 
 def with_series(manifest: str, series: str) -> str:
-    """The manifest's text with its series-free version (``1.1.0``) prefixed by ``series``, as Odoo itself
+    """The manifest's text with its series-free version (``1.2.0``) prefixed by ``series``, as Odoo itself
     prefixes it when it loads the addon: the wheel's version and its ``odoo==<series>.*`` need come from it."""
     found = re.findall(r'"version": "(\d+\.\d+\.\d+)"', manifest)
     if len(found) != 1:
-        raise ValueError(f"the manifest must hold one series-free version such as \"1.1.0\", found {found}")
+        raise ValueError(f"the manifest must hold one series-free version such as \"1.2.0\", found {found}")
     return manifest.replace(f'"version": "{found[0]}"', f'"version": "{series}.{found[0]}"')
 
 
