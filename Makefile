@@ -52,6 +52,8 @@ bench: $(VENV)/ready
 	$(PYTHON) -m bench.hot_path
 	$(PYTHON) -m bench.metrics_render
 	$(PYTHON) -m bench.evaluator
+	$(PYTHON) -m bench.storage
+	$(PYTHON) -m bench.many_hosts
 	$(PYTHON) -m bench.time_to_page
 	$(PYTHON) -m bench.wrk_overhead
 	$(PYTHON) -m bench.gateway_pipeline

@@ -10,6 +10,7 @@ batch that could not be written is merged back, so a database outage delays coun
 from __future__ import annotations
 
 import bisect
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -397,6 +398,9 @@ class Flusher:
 
     ``writer(db, batch)`` writes one database's batch in one transaction and raises on failure.
     ``after_write(db, batch)`` runs after a successful write (the Odoo layer wakes the evaluator there).
+    ``phase``: seconds of the first interval taken as already past, random by default: workers started
+    together (a server start, a deployment) then flush at moments spread over the interval instead of all
+    at once, which would queue them on the rows they all add to (``bench.many_hosts``).
     """
 
     def __init__(
@@ -406,13 +410,14 @@ class Flusher:
         clock: Callable[[], float],
         policy: FlushPolicy = FlushPolicy(),
         after_write: Writer | None = None,
+        phase: float | None = None,
     ) -> None:
         self.recorder = recorder
         self.writer = writer
         self.clock = clock
         self.policy = policy
         self.after_write = after_write
-        self.last_flush = clock()
+        self.last_flush = clock() - (random.uniform(0, policy.interval) if phase is None else phase)
         self._flush_lock = threading.Lock()
 
     def delay(self) -> float | None:

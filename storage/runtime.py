@@ -33,6 +33,8 @@ class Runtime:
         #: Called with ``(db, batch)`` after each successful write; the alerting layer hooks in here.
         self.listeners: list = []
         self.autostart = True
+        #: how long a flush waits for a lock (longer for the last flush of a process that stops)
+        self.lock_timeout_ms = store.FLUSH_LOCK_TIMEOUT_MS
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -63,7 +65,7 @@ class Runtime:
         return self.flusher.flush()
 
     def _write(self, db: str, batch: Batch) -> None:
-        settings = store.write(db, batch, self.settings.get(db) or Settings())
+        settings = store.write(db, batch, self.settings.get(db) or Settings(), self.lock_timeout_ms)
         self.settings[db] = settings
         self.recorder.set_cap(settings.endpoint_cap)
         self.flusher.policy = FlushPolicy(interval=min(s.flush_interval for s in self.settings.values()))
@@ -116,6 +118,7 @@ class Runtime:
     def _flush_at_exit(self) -> None:
         if self._pid != os.getpid():
             return
+        self.lock_timeout_ms = store.EXIT_LOCK_TIMEOUT_MS
         for db, exc in self.flush().items():
             _logger.warning("api_monitor: counts for %s lost at exit: %s", db, exc)
 

@@ -32,6 +32,9 @@ FAILURES_KEPT_PER_ENDPOINT = 20
 #: for the next try. The fold of new requests runs on the flusher's thread, so a flush that waited for as
 #: long as the lock is held would keep every request since in memory until then.
 FLUSH_LOCK_TIMEOUT_MS = 2000
+#: The last flush of a process that stops waits longer: no request waits on it, and when a whole site stops
+#: at once, 128 workers' last flushes queue on the rows they all add to for up to 2 s (``bench.many_hosts``).
+EXIT_LOCK_TIMEOUT_MS = 10_000
 #: pg_advisory_xact_lock key serialising the admission of new endpoint names (cap on distinct names).
 _ADMISSION_LOCK = 0x6170695F6D6F6E  # "api_mon"
 #: An endpoint's ``last_seen`` is moved at most this often (seconds): an hour is fine for eviction by days.
@@ -207,10 +210,10 @@ def _touch(cr, batch: Batch, known: dict, now: float) -> None:
     )
 
 
-def write(db: str, batch: Batch, settings: Settings) -> Settings:
+def write(db: str, batch: Batch, settings: Settings, lock_timeout_ms: int = FLUSH_LOCK_TIMEOUT_MS) -> Settings:
     """Write one batch in one transaction; returns the settings read in it (for the next records). Raises
-    when a lock is not granted within ``FLUSH_LOCK_TIMEOUT_MS``, the counts left to the caller to keep."""
-    with connect(db, FLUSH_LOCK_TIMEOUT_MS) as cr:
+    when a lock is not granted within ``lock_timeout_ms``, the counts left to the caller to keep."""
+    with connect(db, lock_timeout_ms) as cr:
         settings = load_settings(cr)
         batch = admit_endpoints(cr, batch, settings.endpoint_cap, settings.anonymous_endpoint_cap)
         write_batch(cr, batch)

@@ -1,6 +1,7 @@
 """The store's SQL on a real PostgreSQL: additive upserts, the cluster-wide cap, the failure cap, pruning,
 and a flush that a lock holds up."""
 
+import os
 import threading
 import time
 
@@ -185,4 +186,26 @@ class TestFlushHeldUpByALock(TransactionCase):
         self.assertEqual(runtime.flush(), {})
         flushes, errors, requests = self.committed()
         self.assertEqual((flushes - before[0], errors - before[1], requests - before[2]), (1, 1, 1))
+        self.assertFalse(runtime.recorder.pending)
+
+    def test_the_last_flush_of_a_stopping_process_waits_out_a_lock_longer_than_a_running_flush_would(self):
+        db = self.env.cr.dbname
+        self.addCleanup(self.forget_committed)
+        runtime = Runtime()
+        runtime._pid = os.getpid()  # this process's runtime, as if it had served the request below
+        runtime.recorder.record(db, "/t/locked", "GET", 200, "success", 0.02, now=time.time(), request_id="rid-x")
+        before = self.committed()
+        stopping = threading.Thread(target=runtime._flush_at_exit)
+        locker = store.connect(db)
+        try:
+            locker.execute("LOCK TABLE api_monitor_counter IN ACCESS EXCLUSIVE MODE")
+            stopping.start()
+            time.sleep(store.FLUSH_LOCK_TIMEOUT_MS / 1000 + 1)  # longer than a running flush waits
+            self.assertTrue(stopping.is_alive(), "the last flush gave up as a running flush would")
+        finally:
+            locker.rollback()
+            locker.close()
+            stopping.join(30)
+        flushes, errors, requests = self.committed()
+        self.assertEqual((flushes - before[0], errors - before[1], requests - before[2]), (1, 0, 1))
         self.assertFalse(runtime.recorder.pending)

@@ -193,7 +193,7 @@ class Sink:
 
 def test_flusher_writes_on_schedule_and_sooner_for_server_errors():
     clock, sink, rec = Clock(), Sink(), Recorder()
-    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0, error_interval=1.0))
+    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0, error_interval=1.0), phase=0.0)
     record(rec)
     clock.now += 4.9
     assert flusher.step() is None
@@ -210,9 +210,26 @@ def test_flusher_writes_on_schedule_and_sooner_for_server_errors():
     assert flusher.step() is None  # nothing pending, nothing written
 
 
+def test_flushers_started_together_flush_at_their_own_phase_of_the_interval():
+    clock, sink, rec = Clock(), Sink(), Recorder()
+    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0), phase=2.0)
+    record(rec)
+    clock.now += 2.9
+    assert flusher.step() is None
+    clock.now += 0.1
+    assert flusher.step() == {}  # 3 s after the start: its phase of 2 s was taken as past
+    record(rec, now=clock.now)
+    clock.now += 4.9
+    assert flusher.step() is None  # then every 5 s
+    clock.now += 0.1
+    assert flusher.step() == {}
+    phases = {T0 - Flusher(Recorder(), sink, lambda: T0, FlushPolicy(interval=5.0)).last_flush for _ in range(50)}
+    assert len(phases) == 50 and all(0 <= phase <= 5.0 for phase in phases)
+
+
 def test_flusher_keeps_counts_through_a_failed_write_and_reports_the_failure():
     clock, sink, rec = Clock(), Sink(), Recorder()
-    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0))
+    flusher = Flusher(rec, sink, clock, FlushPolicy(interval=5.0), phase=0.0)
     record(rec)
     sink.fail = True
     failed = flusher.flush()
