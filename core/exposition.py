@@ -10,6 +10,7 @@ endpoint names, both ways and requires identical bytes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -49,6 +50,41 @@ class Snapshot:
     #: The newest server error of each endpoint, any process or host: ``{endpoint: (method, code, request id,
     #: epoch, duration)}``, the exemplar of its server-error series and of its duration bucket (OpenMetrics).
     exemplars: dict[str, tuple[str, int, str, float, float]] = field(default_factory=dict)
+    #: False in every part of a split scrape but the first: the addon's own metrics are shown once
+    self_metrics: bool = True
+
+
+#: the most parts a scrape may be split into (``/metrics?shard=0&shards=4``)
+SHARDS_MAX = 64
+
+
+class ShardError(ValueError):
+    """``shard``/``shards`` that do not name a part of a split scrape; the message says what to send."""
+
+
+def parse_shard(shard: str | None, shards: str | None) -> tuple[int, int] | None:
+    """``(shard, shards)`` of a split scrape, None for the whole one.
+
+    >>> parse_shard("1", "4"), parse_shard(None, None)
+    ((1, 4), None)
+    """
+    if shard is None and shards is None:
+        return None
+    try:
+        part, parts = int(shard or ""), int(shards or "")
+    except ValueError:
+        part = parts = -1
+    if not (1 <= parts <= SHARDS_MAX and 0 <= part < parts):
+        raise ShardError(f"shards must be 1 to {SHARDS_MAX} and shard 0 to shards - 1, both given "
+                         "(e.g. ?shard=0&shards=4).")
+    return part, parts
+
+
+def shard_of(endpoint: str, shards: int) -> int:
+    """The part of a split scrape that carries ``endpoint``'s series: the first 28 bits of its MD5, modulo
+    ``shards`` (the database computes the same, ``store.read_snapshot``), so an endpoint stays in its part
+    from scrape to scrape, on any worker or host."""
+    return int(hashlib.md5(endpoint.encode(), usedforsecurity=False).hexdigest()[:7], 16) % shards
 
 
 _HELP_REQUESTS = "HTTP requests served by Odoo, by endpoint, method, status code and outcome."
@@ -66,7 +102,8 @@ class _SnapshotCollector:
     def collect(self) -> Iterator[Metric]:
         if self.per_endpoint:
             yield from self._per_endpoint()
-        yield from self._self_metrics()
+        if self.snapshot.self_metrics:
+            yield from self._self_metrics()
 
     def _per_endpoint(self) -> Iterator[Metric]:
         snap = self.snapshot

@@ -320,14 +320,22 @@ def write_batch(cr, batch: Batch, now: float | None = None) -> None:
 
 
 # -- /metrics ------------------------------------------------------------------------------------------
-def read_snapshot(cr, now: float | None = None, exemplars: bool = False) -> Snapshot:
+def read_snapshot(cr, now: float | None = None, exemplars: bool = False,
+                  shard: tuple[int, int] | None = None) -> Snapshot:
     """Everything ``/metrics`` shows, as committed by all processes; with ``exemplars``, the newest server
-    error of each endpoint too (only the OpenMetrics format shows them)."""
+    error of each endpoint too (only the OpenMetrics format shows them). With ``shard`` ``(part, parts)``, only
+    the endpoints of that part of a split scrape (``core.exposition.shard_of``), the addon's own metrics
+    with the first part only."""
     now = time.time() if now is None else now
     snap = Snapshot()
-    cr.execute("SELECT endpoint, method, code, outcome, value FROM api_monitor_counter")
+    in_part, params = "TRUE", []
+    if shard is not None:
+        in_part, params = "mod(('x' || substr(md5(endpoint), 1, 7))::bit(28)::int, %s) = %s", [shard[1], shard[0]]
+        snap.self_metrics = shard[0] == 0
+    cr.execute(f"SELECT endpoint, method, code, outcome, value FROM api_monitor_counter WHERE {in_part}",  # noqa: S608
+               params)
     snap.requests = [tuple(row) for row in cr.fetchall()]
-    cr.execute("SELECT endpoint, counts, total FROM api_monitor_latency")
+    cr.execute(f"SELECT endpoint, counts, total FROM api_monitor_latency WHERE {in_part}", params)  # noqa: S608
     width = len(LATENCY_BOUNDS) + 1
     snap.latency = [(endpoint, list(counts)[:width], total) for endpoint, counts, total in cr.fetchall()]
     cr.execute("SELECT name, value FROM api_monitor_stat")
@@ -338,9 +346,9 @@ def read_snapshot(cr, now: float | None = None, exemplars: bool = False) -> Snap
     if "last_flush" in stats:
         snap.last_flush_age = max(0.0, round(now - stats["last_flush"], 3))
     if exemplars:
-        cr.execute("""SELECT DISTINCT ON (endpoint) endpoint, method, code, request_id, extract(epoch FROM occurred_at),
-                             COALESCE(duration, 0) FROM api_monitor_failure WHERE request_id IS NOT NULL
-                      ORDER BY endpoint, occurred_at DESC, id DESC""")
+        cr.execute(f"""SELECT DISTINCT ON (endpoint) endpoint, method, code, request_id, extract(epoch FROM occurred_at),
+                              COALESCE(duration, 0) FROM api_monitor_failure WHERE request_id IS NOT NULL AND {in_part}
+                       ORDER BY endpoint, occurred_at DESC, id DESC""", params)  # noqa: S608
         snap.exemplars = {row[0]: (row[1], int(row[2] or 0), row[3], float(row[4]), float(row[5]))
                           for row in cr.fetchall()}
     cr.execute("SELECT kind, extract(epoch FROM MAX(at)) FROM api_monitor_change GROUP BY kind")

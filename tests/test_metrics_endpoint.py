@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from odoo.tests import tagged
 
+from ..core.exposition import shard_of
 from ..core.settings import PARAM_ALLOWLIST, PARAM_TOKEN
 from .common import MonitorHttpCase, committed_counts
 
@@ -94,6 +95,31 @@ class TestMetricsEndpoint(MonitorHttpCase):
         )))
         self.assertGreaterEqual(families["api_monitor_flushes"].samples[0].value, 1.0)
         self.assertNotIn(TOKEN, response.text)
+
+    def test_a_split_scrape_shows_each_endpoint_in_exactly_one_part_and_its_own_metrics_once(self):
+        for path in ("/web/health", "/web/webclient/version_info", "/api_monitor_test/boom", "/web/login"):
+            self.url_open(path)
+        committed = committed_counts(self.env.cr.dbname)
+        parts = []
+        for part in range(3):
+            response = self.url_open(f"/metrics?shard={part}&shards=3", headers={"Authorization": f"Bearer {TOKEN}"})
+            self.assertEqual(response.status_code, 200)
+            parts.append({f.name: f for f in text_string_to_metric_families(response.text)})
+        seen = {}
+        for part, families in enumerate(parts):
+            for sample in families["http_requests"].samples:
+                endpoint = sample.labels["endpoint"]
+                self.assertEqual(shard_of(endpoint, 3), part, endpoint)  # the database and Python agree
+                seen[(endpoint, sample.labels["method"], int(sample.labels["code"]), sample.labels["outcome"])] = (
+                    sample.value)
+        # every committed series in exactly one part (the scrapes themselves add /metrics series meanwhile)
+        self.assertEqual({k: v for k, v in seen.items() if k[0] != "/metrics"},
+                         {k: float(v) for k, v in committed.items() if k[0] != "/metrics"})
+        self.assertEqual(["api_monitor_flushes" in families for families in parts], [True, False, False])
+        for query in ("shard=3&shards=3", "shard=0", "shard=a&shards=2", "shard=0&shards=65", "shard=-1&shards=2"):
+            response = self.url_open(f"/metrics?{query}", headers={"Authorization": f"Bearer {TOKEN}"})
+            self.assertEqual((response.status_code, response.text), (400, "shards must be 1 to 64 and shard 0 to "
+                             "shards - 1, both given (e.g. ?shard=0&shards=4).\n"), query)
 
     def test_openmetrics_carries_the_newest_server_errors_request_id_as_exemplar(self):
         failing = self.url_open("/api_monitor_test/boom")
