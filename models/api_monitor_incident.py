@@ -347,7 +347,7 @@ class ApiMonitorIncident(models.Model):
                 "(set a routing key or a webhook URL in Monitoring > Receivers).", rule=rule.name,
                 severity=self.severity)
 
-    def _join(self, alerts, now):
+    def _join(self, alerts):
         """The endpoints of ``alerts`` fired while this storm is open: they join it (no page of their own)."""
         self.ensure_one()
         alerts.incident_id = self

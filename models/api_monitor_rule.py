@@ -257,7 +257,7 @@ class ApiMonitorRule(models.Model):
         if self.group_by == "endpoint" and storm.joins_storm(len(firing), self.storm_limit, bool(storm_incident)):
             if not storm_incident:
                 storm_incident = Incident._open_storm(self, firing, now)
-            storm_incident._join(Alert.union(*(alerts[(self.id, outcome.key)] for outcome in firing)), now)
+            storm_incident._join(Alert.union(*(alerts[(self.id, outcome.key)] for outcome in firing)))
         for outcome in outcomes:
             alerts[(self.id, outcome.key)]._apply(outcome, now, updates)
         if storm_incident:
