@@ -1,6 +1,7 @@
 from . import api_monitor_store
 from . import api_monitor_endpoint
 from . import api_monitor_bucket
+from . import api_monitor_traffic
 from . import api_monitor_failure
 from . import api_monitor_cause
 from . import res_config_settings

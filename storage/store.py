@@ -62,6 +62,7 @@ RAW_TABLES = {
         )""",
     "api_monitor_bucket_hour": """
         CREATE TABLE IF NOT EXISTS api_monitor_bucket_hour (
+            id bigserial NOT NULL,
             start timestamp NOT NULL,
             endpoint varchar NOT NULL,
             requests bigint NOT NULL DEFAULT 0,
@@ -89,6 +90,7 @@ WEBHOOK_EVENT_DAYS = 7
 
 #: columns added since a table was first created (an upgrade adds them)
 ADDED_COLUMNS = (
+    ("api_monitor_bucket_hour", "id", "bigserial"),  # the Traffic views' record ids
     ("api_monitor_bucket_hour", "minute_requests", "integer[]"),
     ("api_monitor_bucket_hour", "minute_server_errors", "integer[]"),
 )
@@ -101,6 +103,12 @@ def create_tables(cr) -> None:
     for table, column, kind in ADDED_COLUMNS:
         cr.execute(SQL("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", SQL.identifier(table), SQL.identifier(column),
                        SQL(kind)))
+    cr.execute("CREATE UNIQUE INDEX IF NOT EXISTS api_monitor_bucket_hour_id ON api_monitor_bucket_hour (id)")
+
+
+#: the ``api.monitor.traffic`` model: the hourly rows as the Traffic views read them
+TRAFFIC_VIEW = """CREATE OR REPLACE VIEW api_monitor_traffic AS
+    SELECT id, start, endpoint, requests, server_errors FROM api_monitor_bucket_hour"""
 
 
 def ensure_unique(cr, table: str, name: str, columns: tuple[str, ...]) -> None:
@@ -113,7 +121,7 @@ def ensure_unique(cr, table: str, name: str, columns: tuple[str, ...]) -> None:
 def drop_tables(cr) -> None:
     """Drop the tables outside the ORM (the addon's uninstall hook)."""
     for table in RAW_TABLES:
-        cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
+        cr.execute(SQL("DROP TABLE IF EXISTS %s CASCADE", SQL.identifier(table)))  # with the Traffic view
 
 
 def connect(db: str, lock_timeout_ms: int | None = None):

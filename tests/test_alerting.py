@@ -11,7 +11,7 @@ from odoo.tests import TransactionCase, new_test_user, tagged
 
 from .. import compat
 from ..core.recorder import Batch, TimeBucket
-from ..core.times import to_epoch
+from ..core.times import to_datetime, to_epoch
 from ..storage import store
 from .common import ROUTING_KEY, start_sandbox_receivers
 
@@ -651,6 +651,23 @@ class TestExport(AlertingCase):
 
 @tagged("post_install", "-at_install")
 class TestEndpointOverview(AlertingCase):
+    def test_traffic_shows_the_hours_of_an_endpoint_after_its_minutes_were_compacted(self):
+        day = (T0 - 5 * 86400) // 86400 * 86400  # a whole day, five days ago
+        minutes = {(day + 3600 * h + 60 * m, "/t/traffic"): TimeBucket(requests=10, server_errors=1 if m == 0 else 0)
+                   for h in (9, 10, 17) for m in range(0, 60, 2)}
+        store.write_batch(self.env.cr, Batch(buckets=minutes))
+        store.compact(self.env.cr, 2, now=T0)
+        self.env.cr.execute("SELECT count(*) FROM api_monitor_bucket WHERE endpoint = '/t/traffic'")
+        self.assertEqual(self.env.cr.fetchone()[0], 0)  # the minute rows are gone, the hours stay
+        Traffic = self.env["api.monitor.traffic"]
+        self.assertEqual(
+            Traffic.search_read([("endpoint", "=", "/t/traffic")], ["start", "requests", "server_errors"],
+                                order="start"),
+            [{"id": row.id, "start": to_datetime(day + 3600 * h), "requests": 300, "server_errors": 1}
+             for row, h in zip(Traffic.search([("endpoint", "=", "/t/traffic")], order="start"), (9, 10, 17))])
+        self.assertEqual(Traffic._read_group([("endpoint", "=", "/t/traffic")], ["start:day"], ["requests:sum"]),
+                         [(to_datetime(day), 900)])
+
     def test_endpoints_show_their_traffic_over_the_chosen_period_and_their_alert_state(self):
         incident = self.fire()  # three minutes at 50% three hours ago; the shipped rule fires
         endpoint = self.endpoint.with_context(api_monitor_period=240)
