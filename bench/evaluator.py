@@ -13,14 +13,13 @@ storage per endpoint per day.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import bench
 from tools.sandbox import Sandbox
 from tools.services import Odoo, Postgres
 from tools.table import table
@@ -156,14 +155,11 @@ def main() -> int:
                   SELECT date_trunc('hour', start), endpoint, SUM(requests), SUM(server_errors)
                   FROM api_monitor_bucket GROUP BY 1, 2;
                 ANALYZE api_monitor_bucket; ANALYZE api_monitor_bucket_hour;""", DB)
-            out = subprocess.run(odoo.command(pg, DB, "shell", "--no-http", preload=False)[:2] + ["shell"]
-                                 + odoo.command(pg, DB, preload=True)[2:] + ["--no-http"],
-                                 input=SHELL.replace("__PROFILE__", repr(os.environ.get("BENCH_PROFILE", "")))
-                                 .replace("SANDBOX", repr(sandbox.url)),
-                                 capture_output=True, text=True, timeout=1800)
+            out = odoo.shell(pg, DB, SHELL.replace("__PROFILE__", repr(os.environ.get("BENCH_PROFILE", "")))
+                             .replace("SANDBOX", repr(sandbox.url)))
             if os.environ.get("BENCH_PROFILE"):
                 print(out.stdout)
-            results = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+            results = bench.results(out.stdout)
             pages = sandbox.state.snapshot()
             if len(results) != 8:
                 print(out.stdout[-3000:], out.stderr[-3000:])

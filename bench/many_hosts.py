@@ -14,7 +14,6 @@ errors, and that every request was counted exactly once. Targets: 0 flush errors
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench
 from tools.services import Odoo, Postgres
 from tools.table import table
 
@@ -156,12 +156,11 @@ def run(odoo: Odoo, pg: Postgres, rate: int) -> dict:
     workers = []
     for host in hosts:
         out, err = host.communicate(timeout=300)
-        found = [line[7:] for line in out.splitlines() if line.startswith("RESULT ")]
+        found = bench.results(out)
         if not found:
             raise RuntimeError(f"a host failed: {err[-2000:]}")
-        workers += json.loads(found[0])
-    locks = json.loads(next(line[7:] for line in sampler.communicate(timeout=60)[0].splitlines()
-                            if line.startswith("RESULT ")))
+        workers += found[0]
+    [locks] = bench.results(sampler.communicate(timeout=60)[0])
     # each flusher's first flush opens its connection: reported apart, the steady flushes are what a site sees
     first = sorted(w["latencies"][0] for w in workers if w["latencies"])
     latencies = sorted(x for w in workers for x in w["latencies"][1:])

@@ -11,12 +11,11 @@ endpoint-minute.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import bench
 from tools.services import Odoo, Postgres
 from tools.table import table
 
@@ -98,11 +97,9 @@ def main() -> int:
         with Postgres() as pg:
             odoo.install(pg, DB, "api_monitor", work)
             print(f"writing {DAYS} days of {ENDPOINTS} endpoints, compacting daily ...", file=sys.stderr, flush=True)
-            out = subprocess.run(odoo.command(pg, DB, "shell", "--no-http", preload=False)[:2] + ["shell"]
-                                 + odoo.command(pg, DB, preload=True)[2:] + ["--no-http"],
-                                 input=SHELL.replace("__DAYS__", str(DAYS)).replace("__ENDPOINTS__", str(ENDPOINTS)),
-                                 capture_output=True, text=True, timeout=3600)
-            results = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+            out = odoo.shell(pg, DB, SHELL.replace("__DAYS__", str(DAYS)).replace("__ENDPOINTS__", str(ENDPOINTS)),
+                             timeout=3600)
+            results = bench.results(out.stdout)
             if len(results) != 1:
                 print(out.stdout[-3000:], out.stderr[-3000:])
                 return 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .rules import SEVERITIES
+from .rules import severity_rank
 
 INACTIVE = "inactive"
 PENDING = "pending"
@@ -54,7 +54,7 @@ class AlertState:
 
 def step(prev: AlertState, breach: bool, severity: str | None, now: float, timing: Timing) -> tuple[AlertState, list[str]]:
     """Advance one alert by one evaluation at ``now``; returns the new state and its events."""
-    if breach and prev.state == FIRING and _rank(severity) > _rank(prev.severity):
+    if breach and prev.state == FIRING and severity_rank(severity) > severity_rank(prev.severity):
         breach = False  # only a lower severity breaches: this episode is clearing (see the module docstring)
     if breach:
         if prev.state in (INACTIVE, RESOLVED):
@@ -64,7 +64,7 @@ def step(prev: AlertState, breach: bool, severity: str | None, now: float, timin
             return _maybe_fire(replace(prev, last_breach_at=now, severity=_worst(prev.severity, severity)), now, timing)
         # firing
         state = replace(prev, last_breach_at=now, clear_since=None)
-        if _rank(severity) < _rank(prev.severity):
+        if severity_rank(severity) < severity_rank(prev.severity):
             return replace(state, severity=severity), [ESCALATE]
         return state, []
     if prev.state == PENDING:
@@ -97,9 +97,5 @@ def _maybe_fire(state: AlertState, now: float, timing: Timing) -> tuple[AlertSta
     return state, []
 
 
-def _rank(severity: str | None) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
-
-
 def _worst(a: str | None, b: str | None) -> str | None:
-    return a if _rank(a) <= _rank(b) else b
+    return a if severity_rank(a) <= severity_rank(b) else b

@@ -16,6 +16,11 @@ from dataclasses import dataclass, field
 from . import links, patterns
 
 SEVERITIES = ("P1", "P2", "P3", "P4")
+
+
+def severity_rank(severity: str | None) -> int:
+    """0 for P1, the most severe, up to 3 for P4; none (or an unknown one) ranks after them all."""
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 #: each severity and how the forms name it
 SEVERITY_LABELS = (("P1", "P1 - critical"), ("P2", "P2 - high"), ("P3", "P3 - moderate"), ("P4", "P4 - low"))
 

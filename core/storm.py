@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from .rules import SEVERITIES, Window
+from .rules import Window, severity_rank
 
 #: the storm limit of a new rule: more endpoints than this firing in one evaluation make a storm
 DEFAULT_LIMIT = 10
@@ -33,11 +33,11 @@ def joins_storm(new_firing: int, limit: int, storm_open: bool) -> bool:
 
 def worst(severities) -> str:
     """The most severe of ``severities`` (P1 before P2)."""
-    return min(severities, key=SEVERITIES.index)
+    return min(severities, key=severity_rank)
 
 
 def more_severe(severity: str, than: str) -> bool:
-    return SEVERITIES.index(severity) < SEVERITIES.index(than)
+    return severity_rank(severity) < severity_rank(than)
 
 
 def summary(members: int, window: Window) -> str:

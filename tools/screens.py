@@ -160,9 +160,7 @@ def main() -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="api_monitor_screens_"))
     with Stack(workdir) as stack:
-        shell = stack.odoo.command(stack.pg, DB, "--no-http")
-        shell.insert(2, "shell")
-        seeded = subprocess.run(shell, input=SEED, text=True, capture_output=True, env=stack.odoo.env)
+        seeded = stack.odoo.shell(stack.pg, DB, SEED)
         if "SEEDED" not in seeded.stdout:
             print(seeded.stdout[-2000:], seeded.stderr[-2000:])
             return 1

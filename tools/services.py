@@ -186,6 +186,12 @@ class Odoo:
             return subprocess.run(self.command(pg, db, *args), stdout=out, stderr=subprocess.STDOUT,
                                   timeout=timeout, env=self.env).returncode
 
+    def shell(self, pg: Postgres, db: str, script: str, timeout: float = 1800) -> subprocess.CompletedProcess:
+        """Run ``script`` in ``odoo-bin shell`` on ``db`` (its ``env`` at hand); its output captured as text."""
+        command = self.command(pg, db, "--no-http")
+        command.insert(2, "shell")  # the subcommand comes right after odoo-bin
+        return subprocess.run(command, input=script, capture_output=True, text=True, timeout=timeout, env=self.env)
+
     def install(self, pg: Postgres, db: str, modules: str, logdir: Path) -> None:
         """Create ``db`` with ``modules`` installed (no demo data); raises with the log's path on failure."""
         log = logdir / f"install-{db}.log"
